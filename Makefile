@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# mailtap: the one entry point. `make` builds everything into build/;
+# `make test`, `make demo`, `make bench`, `make fuzz` install what they need.
+
+CC       ?= gcc
+CLANG    ?= clang
+BUILD    ?= build
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+BASE     := -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) -Ifirmware
+FUZZ_SECONDS ?= 20
+
+DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
+
+# The fast path: plain C, no DPDK, shared by mailtapd, tests, fuzzers, bench.
+FW_SRCS  := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
+FW_HDRS  := $(wildcard firmware/*.h drivers/*.h)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+ASAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+PROGS := $(BUILD)/mailtapd
+
+.PHONY: all deps-build deps-test deps-demo deps-bench deps-fuzz test unit demo bench fuzz clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
+
+deps-build:
+	@sh mk/deps.sh build
+deps-test:
+	@sh mk/deps.sh test
+deps-demo:
+	@sh mk/deps.sh demo
+deps-bench:
+	@sh mk/deps.sh bench
+deps-fuzz:
+	@sh mk/deps.sh fuzz
+
+# --- libraries -----------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(FW_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/obj/%.o: %.c $(FW_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -c $< -o $@
+
+$(BUILD)/libmailtap.a: $(FW_SRCS:%.c=$(BUILD)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/libmailtap.a: $(FW_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- mailtapd --------------------------------------------------------------
+$(BUILD)/obj/drivers/dpdk_port.o: drivers/dpdk_port.c $(FW_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(DPDK_CFLAGS) -Wno-strict-prototypes -c $< -o $@
+
+$(BUILD)/mailtapd: $(BUILD)/obj/firmware/main.o $(BUILD)/obj/drivers/pcap_file.o \
+		$(BUILD)/obj/drivers/dpdk_port.o $(BUILD)/libmailtap.a
+	$(CC) $(CFLAGS) -o $@ $^ $(DPDK_LIBS) -lpcap -lm
+
+# --- tests -----------------------------------------------------------------
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/obj/drivers/pcap_file.o \
+		$(BUILD)/libmailtap.a -lcmocka -lpcap -lm
+
+$(BUILD)/asan/%: tests/unit/%.c $(BUILD)/asan/libmailtap.a $(BUILD)/asan/obj/drivers/pcap_file.o tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -Itests/unit -o $@ $< \
+		$(BUILD)/asan/obj/drivers/pcap_file.o $(BUILD)/asan/libmailtap.a -lcmocka -lpcap -lm
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a -lpcap -lm
+
+unit: $(UNIT_BINS) $(ASAN_BINS)
+
+test: deps-test
+	@$(MAKE) --no-print-directory all unit
+	@sh tests/run.sh $(BUILD)
+
+# --- demo, bench, fuzz -------------------------------------------------------
+demo: deps-demo
+	@$(MAKE) --no-print-directory $(PROGS)
+	@sh tests/demo.sh $(BUILD)
+
+$(BUILD)/bench: tests/bench/bench.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
+	$(CC) $(BASE) $(CFLAGS) -O3 -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a -lpcap -lm
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory $(BUILD)/bench $(PROGS)
+	@sh tests/bench/run.sh $(BUILD)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FW_SRCS) $(FW_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ifirmware -g -O1 \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $< $(FW_SRCS) -lm
+
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD)

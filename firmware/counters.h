@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Every counter of the appliance, defined once. Workers keep a private,
+ * cache-aligned array of them (no atomics: one writer each); the control
+ * plane sums the arrays for the exit summary and the `stats` record, whose
+ * fields are generated from this same table.
+ */
+#ifndef MT_COUNTERS_H
+#define MT_COUNTERS_H
+
+#include "mt_common.h"
+
+/*
+ * C(id, group, name, help). The id is the counter's IPFIX element number
+ * (offset by MT_STATS_IE_BASE) and must never change or be reused: add new
+ * counters with new ids wherever they read best.
+ */
+#define MT_COUNTERS(C)                                                        \
+	C(1, capture, pkts, "frames handed to a worker")                         \
+	C(2, capture, bytes, "bytes of those frames, as on the wire")            \
+	C(3, capture, truncated, "frames shorter than their wire length (snaplen)") \
+	C(4, capture, nic_drops, "frames the NIC or PMD dropped (imissed)")      \
+	C(5, capture, nic_errors, "receive errors reported by the NIC or PMD")   \
+	C(6, capture, nombuf, "receive failures for lack of buffers")            \
+	C(7, decoder, ethernet, "Ethernet frames")                               \
+	C(8, decoder, vlan, "802.1Q / 802.1ad tags walked")                      \
+	C(9, decoder, ipv4, "IPv4 headers decoded")                              \
+	C(10, decoder, ipv6, "IPv6 headers decoded")                              \
+	C(11, decoder, tcp, "TCP headers decoded")                                \
+	C(12, decoder, udp, "UDP headers decoded")                                \
+	C(13, decoder, icmp, "ICMP and ICMPv6 packets")                           \
+	C(14, decoder, other_l4, "IP packets of another transport")               \
+	C(15, decoder, other_l3, "frames neither IPv4 nor IPv6 (ARP, LLDP, ...)") \
+	C(16, decoder, gre, "GRE headers walked")                                 \
+	C(17, decoder, erspan2, "ERSPAN type II headers walked")                  \
+	C(18, decoder, erspan3, "ERSPAN type III headers walked")                 \
+	C(19, decoder, vxlan, "VXLAN headers walked")                             \
+	C(20, decoder, ipv4_frag_first, "first IPv4 fragments (decoded)")         \
+	C(21, decoder, ipv4_frag_later, "later IPv4 fragments (counted only)")    \
+	C(22, decoder, ipv6_frag_first, "first IPv6 fragments (decoded)")         \
+	C(23, decoder, ipv6_frag_later, "later IPv6 fragments (counted only)")    \
+	C(24, decoder, tcp_bad_option, "TCP option lists that overrun the header") \
+	C(25, decoder, err_link_unsupported, "capture link type not supported")   \
+	C(26, decoder, err_eth_truncated, "Ethernet header cut short")            \
+	C(27, decoder, err_vlan_truncated, "VLAN tag cut short")                  \
+	C(28, decoder, err_vlan_too_many, "more VLAN tags than the decoder walks") \
+	C(29, decoder, err_ipv4_truncated, "IPv4 header cut short")               \
+	C(30, decoder, err_ipv4_bad_version, "IPv4 version field not 4")          \
+	C(31, decoder, err_ipv4_bad_ihl, "IPv4 IHL below 5 or beyond the packet") \
+	C(32, decoder, err_ipv4_bad_len, "IPv4 total length below IHL or beyond the frame") \
+	C(33, decoder, err_ipv6_truncated, "IPv6 header cut short")               \
+	C(34, decoder, err_ipv6_bad_version, "IPv6 version field not 6")          \
+	C(35, decoder, err_ipv6_bad_len, "IPv6 payload length beyond the frame")  \
+	C(36, decoder, err_ipv6_ext_truncated, "IPv6 extension header cut short") \
+	C(37, decoder, err_ipv6_ext_too_many, "IPv6 extension chain longer than the cap") \
+	C(38, decoder, err_tcp_truncated, "TCP header cut short")                 \
+	C(39, decoder, err_tcp_bad_doff, "TCP data offset below 5 or beyond the packet") \
+	C(40, decoder, err_udp_truncated, "UDP header cut short")                 \
+	C(41, decoder, err_udp_bad_len, "UDP length below 8 or beyond the packet") \
+	C(42, decoder, err_gre_truncated, "GRE header cut short")                 \
+	C(43, decoder, err_gre_unsupported, "GRE version or payload not supported") \
+	C(44, decoder, err_erspan_truncated, "ERSPAN header cut short")           \
+	C(45, decoder, err_erspan_bad_version, "ERSPAN version or frame type not supported") \
+	C(46, decoder, err_vxlan_truncated, "VXLAN header cut short")             \
+	C(47, decoder, err_vxlan_bad_flags, "VXLAN header without the I flag")    \
+	C(48, decoder, err_tunnel_too_deep, "encapsulations nested beyond the cap") \
+	C(49, flow, created, "flows created")                                     \
+	C(50, flow, ended_fin, "flows ended by FIN in both directions")           \
+	C(51, flow, ended_rst, "flows ended by RST")                              \
+	C(52, flow, timeout, "flows ended by idle timeout")                       \
+	C(53, flow, evicted, "flows evicted because the table was full")          \
+	C(54, flow, shutdown, "flows ended at end of input or shutdown")          \
+	C(55, flow, reused, "closed flows replaced by a new SYN on the same tuple") \
+	C(56, flow, midstream, "TCP flows picked up without a SYN")               \
+	C(57, flow, not_tracked, "packets not tracked in a flow (fragments, non-TCP/UDP)") \
+	C(58, stream, segments, "TCP segments with payload handed to reassembly") \
+	C(59, stream, bytes_delivered, "payload bytes delivered in order")        \
+	C(60, stream, retransmissions, "segments wholly already delivered or queued") \
+	C(61, stream, overlaps, "segments partly overlapping data already seen (first copy kept)") \
+	C(62, stream, ooo_queued, "out-of-order segments queued")                 \
+	C(63, stream, ooo_flow_cap, "per-flow out-of-order cap hit: hole declared, stream moved on") \
+	C(64, stream, ooo_pool_cap, "global out-of-order pool empty: hole declared, stream moved on") \
+	C(65, stream, gaps, "holes declared in a stream")                         \
+	C(66, stream, gap_bytes, "bytes missing in declared holes")               \
+	C(67, stream, out_of_window, "segments too far from the expected sequence") \
+	C(68, stream, closed, "stream directions closed by FIN or RST") \
+	C(69, output, records, "records emitted")                                 \
+	C(70, output, record_truncated, "records whose variable-length data hit the record cap") \
+	C(71, output, ring_drops, "records dropped because a worker ring was full")
+
+enum mt_ctr {
+#define MT_C_ENUM(id, g, n, h) MT_CTR_##g##_##n,
+	MT_COUNTERS(MT_C_ENUM)
+#undef MT_C_ENUM
+	MT_CTR__COUNT
+};
+
+struct mt_counters {
+	uint64_t v[MT_CTR__COUNT];
+} MT_CACHE_ALIGNED;
+
+#define MT_CTR_INC(c, id) ((c)->v[MT_CTR_##id]++)
+#define MT_CTR_ADD(c, id, n) ((c)->v[MT_CTR_##id] += (n))
+
+struct mt_counter_desc {
+	const char *group;
+	const char *name;
+	const char *help;
+	unsigned id;
+};
+
+extern const struct mt_counter_desc mt_counter_desc[MT_CTR__COUNT];
+
+void mt_counters_add(struct mt_counters *dst, const struct mt_counters *src);
+
+#endif

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker glue: the per-packet path (decode -> flow -> stream) and the
+ * control-plane set-up of the pools it uses. Flow records are built here
+ * when the flow table reports a flow's end.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static bool is_server_port(void *ctx, uint16_t port)
+{
+	const struct mt_worker *w = ctx;
+
+	return w->server_ports[port >> 3] & (1u << (port & 7));
+}
+
+static void on_data(void *ctx, void *owner, int dir, const uint8_t *p,
+		    uint32_t len)
+{
+	struct mt_worker *w = ctx;
+
+	if (w->observer && w->observer->data)
+		w->observer->data(w->observer_ctx, owner, dir, p, len);
+}
+
+static void on_gap(void *ctx, void *owner, int dir, uint32_t len)
+{
+	struct mt_worker *w = ctx;
+	struct mt_flow *f = owner;
+
+	f->gaps[dir & 1]++;
+	if (w->observer && w->observer->gap)
+		w->observer->gap(w->observer_ctx, owner, dir, len);
+}
+
+static void on_end(void *ctx, void *owner, int dir)
+{
+	struct mt_worker *w = ctx;
+
+	if (w->observer && w->observer->end)
+		w->observer->end(w->observer_ctx, owner, dir);
+}
+
+static const struct mt_stream_ops stream_ops = {
+	.data = on_data,
+	.gap = on_gap,
+	.end = on_end,
+};
+
+/* Fills the connection fields every flow-related record starts with. */
+static void conn_fields(struct mt_rec *r, struct mt_body_flow *b,
+			const struct mt_flow *f)
+{
+	const uint8_t *c = f->client_is_a ? f->key.a : f->key.b;
+	const uint8_t *s = f->client_is_a ? f->key.b : f->key.a;
+
+	b->flow_id = f->flow_id;
+	mt_rec_set_ip(&b->src_ip, c, f->key.ip_ver);
+	mt_rec_set_ip(&b->dest_ip, s, f->key.ip_ver);
+	b->src_port = f->client_is_a ? f->key.pa : f->key.pb;
+	b->dest_port = f->client_is_a ? f->key.pb : f->key.pa;
+	b->proto = f->key.proto;
+	b->app_proto = f->app_proto;
+	for (unsigned i = 0; i < MT_DECODE_MAX_VLAN && f->key.vlan[i]; i++)
+		mt_rec_list_add_u16(r, &b->vlan, f->key.vlan[i]);
+}
+
+static void on_flow_end(void *ctx, struct mt_flow *f)
+{
+	struct mt_worker *w = ctx;
+	struct mt_rec *r = &w->rec;
+	struct mt_body_flow *b = &r->b.flow;
+
+	if (f->stream != MT_FLOW_NIL)
+		mt_stream_finish(&w->reasm, &w->streams[f->stream], f);
+
+	mt_rec_init(r, MT_REC_flow);
+	conn_fields(r, b, f);
+	b->timestamp = f->start_ns;
+	b->pkts_toserver = f->pkts[MT_DIR_TOSERVER];
+	b->pkts_toclient = f->pkts[MT_DIR_TOCLIENT];
+	b->bytes_toserver = f->bytes[MT_DIR_TOSERVER];
+	b->bytes_toclient = f->bytes[MT_DIR_TOCLIENT];
+	b->start = f->start_ns;
+	b->end = f->last_ns;
+	b->reason = f->reason;
+	b->midstream = f->midstream;
+	b->gaps_toserver = f->gaps[MT_DIR_TOSERVER];
+	b->gaps_toclient = f->gaps[MT_DIR_TOCLIENT];
+	b->tunnel = f->tunnel;
+	b->tunnel_id = f->tunnel_id;
+	if (f->key.proto == 6) {
+		b->tcp_flags_ts = f->flags[MT_DIR_TOSERVER];
+		b->tcp_flags_tc = f->flags[MT_DIR_TOCLIENT];
+		b->tcp_flags = b->tcp_flags_ts | b->tcp_flags_tc;
+	}
+	if (r->flags & MT_REC_F_TRUNCATED)
+		MT_CTR_INC(&w->ctr, output_record_truncated);
+	MT_CTR_INC(&w->ctr, output_records);
+	if (w->emit)
+		w->emit(w->emit_ctx, r);
+}
+
+int mt_worker_init(struct mt_worker *w, const struct mt_config *cfg,
+		   unsigned id, mt_emit_fn emit, void *emit_ctx)
+{
+	struct mt_flow_config fc = {
+		.capacity = cfg->flow.capacity,
+		.vlan_in_key = cfg->flow.vlan_in_key,
+	};
+	struct mt_stream_config sc = {
+		.max_ooo_bytes_per_dir = cfg->stream.ooo_max_bytes,
+		.pool_bytes = cfg->stream.ooo_pool_bytes,
+	};
+	char why[96];
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->emit = emit;
+	w->emit_ctx = emit_ctx;
+	if (!mt_config_parse_ports(cfg->analyzers.ports, w->server_ports, why,
+				   sizeof(why)))
+		return -EINVAL;
+	fc.timeout_ns[MT_FLOW_TC_NEW] = cfg->flow.timeout_new_ns;
+	fc.timeout_ns[MT_FLOW_TC_ESTABLISHED] = cfg->flow.timeout_established_ns;
+	fc.timeout_ns[MT_FLOW_TC_CLOSED] = cfg->flow.timeout_closed_ns;
+	fc.timeout_ns[MT_FLOW_TC_UDP] = cfg->flow.timeout_udp_ns;
+	rc = mt_flow_table_init(&w->flows, &fc, on_flow_end, is_server_port, w,
+				&w->ctr);
+	if (rc)
+		return rc;
+	rc = mt_reasm_init(&w->reasm, &sc, &stream_ops, w, &w->ctr);
+	if (rc)
+		goto err_flows;
+	w->streams = calloc(cfg->flow.capacity, sizeof(*w->streams));
+	if (!w->streams) {
+		rc = -ENOMEM;
+		goto err_reasm;
+	}
+	return 0;
+
+err_reasm:
+	mt_reasm_free(&w->reasm);
+err_flows:
+	mt_flow_table_free(&w->flows);
+	return rc;
+}
+
+void mt_worker_fini(struct mt_worker *w)
+{
+	free(w->streams);
+	mt_reasm_free(&w->reasm);
+	mt_flow_table_free(&w->flows);
+	w->streams = NULL;
+}
+
+/* Everything after decoding: flow accounting and, for analysed flows,
+ * reassembly. */
+static inline void after_decode(struct mt_worker *w, enum mt_decode_result res,
+				const struct mt_pkt *pkt,
+				const struct mt_flow_lookup *lk)
+{
+	enum mt_flow_dir dir;
+	struct mt_flow *f;
+
+	if (pkt->ts_ns > w->now_ns) {
+		w->now_ns = pkt->ts_ns;
+		mt_flow_expire(&w->flows, pkt->ts_ns);
+	}
+	if (res != MT_DECODE_TCP && res != MT_DECODE_UDP) {
+		if (res == MT_DECODE_OTHER)
+			MT_CTR_INC(&w->ctr, flow_not_tracked);
+		return;
+	}
+	f = mt_flow_packet_lk(&w->flows, pkt, lk, &dir);
+	if (res != MT_DECODE_TCP)
+		return;
+	if (unlikely(f->stream == MT_FLOW_NIL)) {
+		uint16_t sport = f->client_is_a ? f->key.pb : f->key.pa;
+
+		/* Reassemble only flows to an analysed server port, decided
+		 * once when the flow is created. */
+		if (f->pkts[0] + f->pkts[1] != 1 || !is_server_port(w, sport))
+			return;
+		f->stream = mt_flow_index(&w->flows, f);
+		mt_stream_init(&w->streams[f->stream]);
+	}
+	mt_stream_segment(&w->reasm, &w->streams[f->stream], f, dir, pkt);
+}
+
+void mt_worker_packet(struct mt_worker *w, enum mt_link link,
+		      const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		      uint64_t ts_ns)
+{
+	struct mt_frame fr = { frame, caplen, wirelen, ts_ns };
+
+	mt_worker_burst(w, link, &fr, 1);
+}
+
+void mt_worker_burst(struct mt_worker *w, enum mt_link link,
+		     const struct mt_frame *fr, unsigned n)
+{
+	struct mt_pkt pkt[MT_WORKER_BURST_MAX];
+	struct mt_flow_lookup lk[MT_WORKER_BURST_MAX];
+	uint8_t res[MT_WORKER_BURST_MAX];
+
+	if (n > MT_WORKER_BURST_MAX)
+		abort(); /* caller's contract */
+	for (unsigned i = 0; i < n; i++) {
+		MT_CTR_INC(&w->ctr, capture_pkts);
+		MT_CTR_ADD(&w->ctr, capture_bytes,
+			   fr[i].wirelen > fr[i].caplen ? fr[i].wirelen : fr[i].caplen);
+		res[i] = (uint8_t)mt_decode(link, fr[i].data, fr[i].caplen,
+					    fr[i].wirelen, fr[i].ts_ns, &pkt[i],
+					    &w->ctr);
+		if (res[i] == MT_DECODE_TCP || res[i] == MT_DECODE_UDP)
+			mt_flow_lookup_prepare(&w->flows, &pkt[i], &lk[i]);
+	}
+	if (n > 1)
+		for (unsigned i = 0; i < n; i++)
+			if (res[i] == MT_DECODE_TCP || res[i] == MT_DECODE_UDP)
+				mt_flow_lookup_prefetch(&w->flows, &lk[i]);
+	for (unsigned i = 0; i < n; i++)
+		after_decode(w, (enum mt_decode_result)res[i], &pkt[i], &lk[i]);
+}
+
+void mt_worker_tick(struct mt_worker *w, uint64_t now_ns)
+{
+	if (now_ns > w->now_ns) {
+		w->now_ns = now_ns;
+		mt_flow_expire(&w->flows, now_ns);
+	}
+}
+
+void mt_worker_flush(struct mt_worker *w)
+{
+	mt_flow_flush(&w->flows);
+}
+
+void mt_worker_stats_record(struct mt_rec *r, const struct mt_counters *sum,
+			    uint64_t ts_ns, uint64_t uptime_s)
+{
+	struct mt_body_stats *b = &r->b.stats;
+
+	mt_rec_init(r, MT_REC_stats);
+	b->timestamp = ts_ns;
+	b->uptime = uptime_s;
+#define MT_STATS_SET(id, g, n, h) b->g##_##n = sum->v[MT_CTR_##g##_##n];
+	MT_COUNTERS(MT_STATS_SET)
+#undef MT_STATS_SET
+}
