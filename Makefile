@@ -9,6 +9,7 @@ CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 BASE     := -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) -Ifirmware
 FUZZ_SECONDS ?= 20
+LIBS     := -lmbedx509 -lmbedcrypto -lpcap -lm
 
 DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
@@ -69,23 +70,23 @@ $(BUILD)/obj/drivers/dpdk_port.o: drivers/dpdk_port.c $(FW_HDRS)
 
 $(BUILD)/mailtapd: $(BUILD)/obj/firmware/main.o $(BUILD)/obj/drivers/pcap_file.o \
 		$(BUILD)/obj/drivers/dpdk_port.o $(BUILD)/libmailtap.a
-	$(CC) $(CFLAGS) -o $@ $^ $(DPDK_LIBS) -lpcap -lm
+	$(CC) $(CFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
 
 # --- tests -----------------------------------------------------------------
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o tests/unit/testutil.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o tests/unit/testutil.h tests/unit/apptest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/obj/drivers/pcap_file.o \
-		$(BUILD)/libmailtap.a -lcmocka -lpcap -lm
+		$(BUILD)/libmailtap.a -lcmocka $(LIBS)
 
-$(BUILD)/asan/%: tests/unit/%.c $(BUILD)/asan/libmailtap.a $(BUILD)/asan/obj/drivers/pcap_file.o tests/unit/testutil.h
+$(BUILD)/asan/%: tests/unit/%.c $(BUILD)/asan/libmailtap.a $(BUILD)/asan/obj/drivers/pcap_file.o tests/unit/testutil.h tests/unit/apptest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -Itests/unit -o $@ $< \
-		$(BUILD)/asan/obj/drivers/pcap_file.o $(BUILD)/asan/libmailtap.a -lcmocka -lpcap -lm
+		$(BUILD)/asan/obj/drivers/pcap_file.o $(BUILD)/asan/libmailtap.a -lcmocka $(LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a -lpcap -lm
+	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a $(LIBS)
 
 unit: $(UNIT_BINS) $(ASAN_BINS)
 
@@ -99,7 +100,7 @@ demo: deps-demo
 	@sh tests/demo.sh $(BUILD)
 
 $(BUILD)/bench: tests/bench/bench.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
-	$(CC) $(BASE) $(CFLAGS) -O3 -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a -lpcap -lm
+	$(CC) $(BASE) $(CFLAGS) -O3 -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a $(LIBS)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory $(BUILD)/bench $(PROGS)
@@ -109,7 +110,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FW_SRCS) $(FW_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ifirmware -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(FW_SRCS) -lm
+		-Itests/fuzz -o $@ $< $(FW_SRCS) -lmbedx509 -lmbedcrypto -lm
 
 fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)

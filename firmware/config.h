@@ -30,7 +30,22 @@ struct mt_config {
 		uint64_t ooo_pool_bytes;
 	} stream;
 	struct {
-		char ports[MT_CONFIG_STR];   /* server ports that mark a mail flow */
+		char smtp_ports[MT_CONFIG_STR];
+		char imap_ports[MT_CONFIG_STR];
+		char pop3_ports[MT_CONFIG_STR];
+		char tls_ports[MT_CONFIG_STR];
+		bool detect_other_ports;
+		uint32_t max_sessions;
+		uint32_t smtp_reply_max;
+		uint32_t smtp_rcpt_max;
+		uint32_t imap_line_max;
+		uint64_t imap_literal_max;
+		uint32_t pop3_line_max;
+		uint32_t mime_header_max;
+		uint32_t mime_headers_max;
+		uint32_t mime_depth_max;
+		uint32_t mime_parts_max;
+		uint32_t tls_handshake_max;
 	} analyzers;
 	struct {
 		char eal_args[MT_CONFIG_STR];

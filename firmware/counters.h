@@ -15,7 +15,7 @@
  * (offset by MT_STATS_IE_BASE) and must never change or be reused: add new
  * counters with new ids wherever they read best.
  */
-#define MT_COUNTERS(C)                                                        \
+#define MT_CORE_COUNTERS(C)                                                        \
 	C(1, capture, pkts, "frames handed to a worker")                         \
 	C(2, capture, bytes, "bytes of those frames, as on the wire")            \
 	C(3, capture, truncated, "frames shorter than their wire length (snaplen)") \
@@ -86,7 +86,27 @@
 	C(68, stream, closed, "stream directions closed by FIN or RST") \
 	C(69, output, records, "records emitted")                                 \
 	C(70, output, record_truncated, "records whose variable-length data hit the record cap") \
-	C(71, output, ring_drops, "records dropped because a worker ring was full")
+	C(71, output, ring_drops, "records dropped because a worker ring was full") \
+	C(80, app, sessions, "flows handed to a protocol analyzer")             \
+	C(81, app, no_session_slot, "analysable flows not analysed: session pool empty") \
+	C(82, app, detected_smtp, "flows identified as SMTP")                   \
+	C(83, app, detected_imap, "flows identified as IMAP")                   \
+	C(84, app, detected_pop3, "flows identified as POP3")                   \
+	C(85, app, detected_tls, "flows identified as TLS")                     \
+	C(86, app, detection_failed, "flows on a mail port whose protocol was not recognised") \
+	C(87, app, detected_other_port, "mail protocols recognised on a port not in the lists") \
+	C(88, app, starttls_switches, "sessions handed from a mail analyzer to TLS after STARTTLS") \
+	C(89, app, anomaly_records, "anomaly records written (one per flow and kind)")
+
+/*
+ * Protocol anomalies are counters too (group "anomaly"), one list per
+ * analyzer in its own header so each analyzer owns its list. Ids: smtp
+ * 200-239, mime 240-269, imap 270-299, pop3 300-319, tls 320-349, app
+ * 350-359. The counter name is the `anomaly.event` of the record.
+ */
+#include "anomalies.h"
+
+#define MT_COUNTERS(C) MT_CORE_COUNTERS(C) MT_ANOMALIES(C)
 
 enum mt_ctr {
 #define MT_C_ENUM(id, g, n, h) MT_CTR_##g##_##n,
@@ -94,6 +114,10 @@ enum mt_ctr {
 #undef MT_C_ENUM
 	MT_CTR__COUNT
 };
+
+/* Anomaly counters are the tail of the enum, in table order. */
+#define MT_ANOMALY_FIRST MT_CTR_anomaly_app_unknown_protocol
+#define MT_ANOMALY_COUNT (MT_CTR__COUNT - MT_ANOMALY_FIRST)
 
 struct mt_counters {
 	uint64_t v[MT_CTR__COUNT];

@@ -85,7 +85,8 @@ struct mt_flow {
 	uint8_t tunnel;
 	uint8_t app_proto;          /* analyzer-defined protocol id */
 	uint8_t midstream;          /* picked up without a SYN */
-	uint8_t user8;              /* free for the owning worker */
+	uint8_t user8;              /* worker: application hint (enum mt_app) */
+	uint8_t probe;              /* worker: payload packets left to probe */
 	void *app;                  /* analyzer state owned by the worker */
 } MT_CACHE_ALIGNED;
 

@@ -13,7 +13,7 @@ static bool is_server_port(void *ctx, uint16_t port)
 {
 	const struct mt_worker *w = ctx;
 
-	return w->server_ports[port >> 3] & (1u << (port & 7));
+	return w->appcfg.port_app[port] != MT_APP_NONE;
 }
 
 static void on_data(void *ctx, void *owner, int dir, const uint8_t *p,
@@ -23,6 +23,7 @@ static void on_data(void *ctx, void *owner, int dir, const uint8_t *p,
 
 	if (w->observer && w->observer->data)
 		w->observer->data(w->observer_ctx, owner, dir, p, len);
+	mt_app_data(&w->apps, owner, dir, p, len, w->now_ns);
 }
 
 static void on_gap(void *ctx, void *owner, int dir, uint32_t len)
@@ -33,6 +34,7 @@ static void on_gap(void *ctx, void *owner, int dir, uint32_t len)
 	f->gaps[dir & 1]++;
 	if (w->observer && w->observer->gap)
 		w->observer->gap(w->observer_ctx, owner, dir, len);
+	mt_app_gap(&w->apps, f, dir, len, w->now_ns);
 }
 
 static void on_end(void *ctx, void *owner, int dir)
@@ -67,6 +69,14 @@ static void conn_fields(struct mt_rec *r, struct mt_body_flow *b,
 		mt_rec_list_add_u16(r, &b->vlan, f->key.vlan[i]);
 }
 
+static void emit_app_record(void *ctx, const struct mt_rec *r)
+{
+	struct mt_worker *w = ctx;
+
+	if (w->emit)
+		w->emit(w->emit_ctx, r);
+}
+
 static void on_flow_end(void *ctx, struct mt_flow *f)
 {
 	struct mt_worker *w = ctx;
@@ -75,6 +85,8 @@ static void on_flow_end(void *ctx, struct mt_flow *f)
 
 	if (f->stream != MT_FLOW_NIL)
 		mt_stream_finish(&w->reasm, &w->streams[f->stream], f);
+	/* Session records come before the flow record that closes it. */
+	mt_app_close(&w->apps, f, w->now_ns);
 
 	mt_rec_init(r, MT_REC_flow);
 	conn_fields(r, b, f);
@@ -114,6 +126,7 @@ int mt_worker_init(struct mt_worker *w, const struct mt_config *cfg,
 		.max_ooo_bytes_per_dir = cfg->stream.ooo_max_bytes,
 		.pool_bytes = cfg->stream.ooo_pool_bytes,
 	};
+	const typeof(cfg->analyzers) *an = &cfg->analyzers;
 	char why[96];
 	int rc;
 
@@ -121,9 +134,22 @@ int mt_worker_init(struct mt_worker *w, const struct mt_config *cfg,
 	w->id = id;
 	w->emit = emit;
 	w->emit_ctx = emit_ctx;
-	if (!mt_config_parse_ports(cfg->analyzers.ports, w->server_ports, why,
-				   sizeof(why)))
-		return -EINVAL;
+	rc = mt_app_config_init(&w->appcfg, an->smtp_ports, an->imap_ports,
+				an->pop3_ports, an->tls_ports, why, sizeof(why));
+	if (rc)
+		return rc;
+	w->appcfg.detect_other_ports = an->detect_other_ports;
+	w->appcfg.max_sessions = an->max_sessions;
+	w->appcfg.smtp_reply_max = an->smtp_reply_max;
+	w->appcfg.smtp_rcpt_max = an->smtp_rcpt_max;
+	w->appcfg.imap_line_max = an->imap_line_max;
+	w->appcfg.imap_literal_max = an->imap_literal_max;
+	w->appcfg.pop3_line_max = an->pop3_line_max;
+	w->appcfg.mime_header_max = an->mime_header_max;
+	w->appcfg.mime_headers_max = an->mime_headers_max;
+	w->appcfg.mime_depth_max = an->mime_depth_max;
+	w->appcfg.mime_parts_max = an->mime_parts_max;
+	w->appcfg.tls_handshake_max = (uint32_t)an->tls_handshake_max;
 	fc.timeout_ns[MT_FLOW_TC_NEW] = cfg->flow.timeout_new_ns;
 	fc.timeout_ns[MT_FLOW_TC_ESTABLISHED] = cfg->flow.timeout_established_ns;
 	fc.timeout_ns[MT_FLOW_TC_CLOSED] = cfg->flow.timeout_closed_ns;
@@ -140,8 +166,13 @@ int mt_worker_init(struct mt_worker *w, const struct mt_config *cfg,
 		rc = -ENOMEM;
 		goto err_reasm;
 	}
+	rc = mt_apps_init(&w->apps, &w->appcfg, &w->ctr, emit_app_record, w);
+	if (rc)
+		goto err_streams;
 	return 0;
 
+err_streams:
+	free(w->streams);
 err_reasm:
 	mt_reasm_free(&w->reasm);
 err_flows:
@@ -151,6 +182,7 @@ err_flows:
 
 void mt_worker_fini(struct mt_worker *w)
 {
+	mt_apps_free(&w->apps);
 	free(w->streams);
 	mt_reasm_free(&w->reasm);
 	mt_flow_table_free(&w->flows);
@@ -179,12 +211,26 @@ static inline void after_decode(struct mt_worker *w, enum mt_decode_result res,
 	if (res != MT_DECODE_TCP)
 		return;
 	if (unlikely(f->stream == MT_FLOW_NIL)) {
-		uint16_t sport = f->client_is_a ? f->key.pb : f->key.pa;
+		if (f->pkts[0] + f->pkts[1] == 1) {
+			uint16_t sport = f->client_is_a ? f->key.pb : f->key.pa;
 
-		/* Reassemble only flows to an analysed server port, decided
-		 * once when the flow is created. */
-		if (f->pkts[0] + f->pkts[1] != 1 || !is_server_port(w, sport))
-			return;
+			/* A new flow: analysed when its server port is listed;
+			 * otherwise its first payload packets are probed. */
+			f->user8 = w->appcfg.port_app[sport];
+			if (f->user8 == MT_APP_NONE && w->appcfg.detect_other_ports)
+				f->probe = 4;
+		}
+		if (f->user8 == MT_APP_NONE) {
+			if (!f->probe || pkt->payload_len == 0 || pkt->frag ||
+			    pkt->truncated)
+				return;
+			f->probe--;
+			f->user8 = mt_app_probe(pkt->payload, pkt->payload_len, dir);
+			if (f->user8 == MT_APP_NONE)
+				return;
+			f->probe = 0;
+			MT_CTR_INC(&w->ctr, app_detected_other_port);
+		}
 		f->stream = mt_flow_index(&w->flows, f);
 		mt_stream_init(&w->streams[f->stream]);
 	}

@@ -8,6 +8,7 @@
 #ifndef MT_WORKER_H
 #define MT_WORKER_H
 
+#include "app.h"
 #include "config.h"
 #include "counters.h"
 #include "decode.h"
@@ -24,7 +25,8 @@ struct mt_worker {
 	struct mt_flow_table flows;
 	struct mt_reasm reasm;
 	struct mt_stream *streams;     /* parallel to flows.flows */
-	uint8_t server_ports[8192];    /* bitmap of analysed server ports */
+	struct mt_apps apps;
+	struct mt_app_config appcfg;
 	unsigned id;
 	mt_emit_fn emit;
 	void *emit_ctx;

@@ -29,7 +29,10 @@ static void test_defaults(void **state)
 	assert_true(c.flow.vlan_in_key);
 	assert_int_equal(c.stream.ooo_max_bytes, 65536);
 	assert_int_equal(c.stream.ooo_pool_bytes, 16u << 20);
-	assert_string_equal(c.analyzers.ports, "25 465 587 110 995 143 993 443");
+	assert_string_equal(c.analyzers.smtp_ports, "25 587");
+	assert_string_equal(c.analyzers.tls_ports, "465 993 995 443");
+	assert_int_equal(c.analyzers.imap_literal_max, 256u << 20);
+	assert_true(c.analyzers.detect_other_ports);
 	assert_int_equal(c.dpdk.burst, 32);
 	assert_true(c.dpdk.promiscuous);
 	assert_int_equal(c.output.stats_interval_ns, 0);
@@ -56,7 +59,7 @@ static void test_valid_file_with_units(void **state)
 			       "[dpdk]\n"
 			       "eal_args = \"--no-pci --vdev net_pcap0,rx_pcap=a.pcap\"\n"
 			       "[analyzers]\n"
-			       "ports = 25, 2525 143\n",
+			       "smtp_ports = 25, 2525 587\n",
 			       &e),
 			 0);
 	assert_int_equal(e.count, 0);
@@ -68,7 +71,7 @@ static void test_valid_file_with_units(void **state)
 	assert_int_equal(c.stream.ooo_max_bytes, 32768);
 	assert_int_equal(c.stream.ooo_pool_bytes, 1ull << 30);
 	assert_string_equal(c.dpdk.eal_args, "--no-pci --vdev net_pcap0,rx_pcap=a.pcap");
-	assert_string_equal(c.analyzers.ports, "25, 2525 143");
+	assert_string_equal(c.analyzers.smtp_ports, "25, 2525 587");
 }
 
 static void test_every_error_reported_with_location(void **state)
@@ -90,7 +93,7 @@ static void test_every_error_reported_with_location(void **state)
 			       "timeout_new = 7\n"           /* 10: set twice */
 			       "vlan_in_key = maybe\n"       /* 11 */
 			       "[analyzers]\n"
-			       "ports = 25 70000\n"          /* 13 */
+			       "imap_ports = 25 70000\n"     /* 13 */
 			       "just words\n",               /* 14 */
 			       &e),
 			 -1);
@@ -104,7 +107,7 @@ static void test_every_error_reported_with_location(void **state)
 	assert_string_equal(e.msg[5], "t.conf:9: [flow] timeout_closed: `2h' is out of range 0s-3600s");
 	assert_string_equal(e.msg[6], "t.conf:10: [flow] timeout_new: set twice (first on line 5)");
 	assert_string_equal(e.msg[7], "t.conf:11: [flow] vlan_in_key: `maybe' is neither yes nor no");
-	assert_string_equal(e.msg[8], "t.conf:13: [analyzers] ports: not a port number 1-65535 at `70000'");
+	assert_string_equal(e.msg[8], "t.conf:13: [analyzers] imap_ports: not a port number 1-65535 at `70000'");
 	assert_string_equal(e.msg[9], "t.conf:14: expected `key = value', got `just words'");
 }
 

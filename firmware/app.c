@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Application-layer dispatch: session pool, protocol recognition and the
+ * hand-over between analyzers (a mail protocol to TLS after STARTTLS).
+ * Recognition buffers at most MT_APP_DETECT_BYTES per direction; content
+ * decides over the port hint, so IMAP on port 25 is analysed as IMAP.
+ */
+#include "app.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "config.h"
+
+#define NIL UINT32_MAX
+#define STATE_ALIGN 16
+
+struct mt_app_session {
+	uint32_t next_free;
+	uint8_t app;            /* analyzer in charge; NONE while recognising */
+	uint8_t hint;           /* from the server port */
+	uint8_t switch_to;      /* requested by mt_app_switch() */
+	uint8_t after_starttls;
+	uint8_t detect_len[2];
+	int8_t first_dir;       /* direction that spoke first, -1 none */
+	uint8_t failed;
+	uint64_t seen[(MT_ANOMALY_COUNT + 63) / 64];
+	uint8_t detect[2][MT_APP_DETECT_BYTES];
+};
+
+#define STATE_OFF ((sizeof(struct mt_app_session) + STATE_ALIGN - 1) & ~(size_t)(STATE_ALIGN - 1))
+
+static const struct mt_analyzer *const analyzers[MT_APP__COUNT] = {
+	[MT_APP_SMTP] = &mt_smtp_analyzer,
+	[MT_APP_IMAP] = &mt_imap_analyzer,
+	[MT_APP_POP3] = &mt_pop3_analyzer,
+	[MT_APP_TLS] = &mt_tls_analyzer,
+};
+
+static inline void *state_of(struct mt_app_session *s)
+{
+	return (uint8_t *)s + STATE_OFF;
+}
+
+int mt_app_config_init(struct mt_app_config *cfg, const char *smtp_ports,
+		       const char *imap_ports, const char *pop3_ports,
+		       const char *tls_ports, char *err, size_t errlen)
+{
+	const char *lists[4] = { smtp_ports, imap_ports, pop3_ports, tls_ports };
+	const uint8_t apps[4] = { MT_APP_SMTP, MT_APP_IMAP, MT_APP_POP3, MT_APP_TLS };
+	static uint8_t map[8192];
+
+	memset(cfg->port_app, 0, sizeof(cfg->port_app));
+	for (int i = 0; i < 4; i++) {
+		if (!mt_config_parse_ports(lists[i], map, err, errlen))
+			return -EINVAL;
+		for (uint32_t port = 1; port < 65536; port++)
+			if (map[port >> 3] & (1u << (port & 7)))
+				cfg->port_app[port] = apps[i];
+	}
+	return 0;
+}
+
+int mt_apps_init(struct mt_apps *a, const struct mt_app_config *cfg,
+		 struct mt_counters *ctr, mt_app_emit_fn emit, void *emit_ctx)
+{
+	uint32_t max_state = 0;
+
+	memset(a, 0, sizeof(*a));
+	for (unsigned i = 0; i < MT_APP__COUNT; i++)
+		if (analyzers[i] && analyzers[i]->state_size(cfg) > max_state)
+			max_state = analyzers[i]->state_size(cfg);
+	a->slot_size = (uint32_t)((STATE_OFF + max_state + MT_CACHE_LINE - 1) &
+				  ~(size_t)(MT_CACHE_LINE - 1));
+	a->nslots = cfg->max_sessions;
+	a->cfg = cfg;
+	a->ctr = ctr;
+	a->emit = emit;
+	a->emit_ctx = emit_ctx;
+	a->free_head = NIL;
+	if (a->nslots) {
+		a->slots = aligned_alloc(MT_CACHE_LINE, (size_t)a->nslots * a->slot_size);
+		if (!a->slots)
+			return -ENOMEM;
+	}
+	for (uint32_t i = a->nslots; i-- > 0;) {
+		struct mt_app_session *s =
+			(struct mt_app_session *)(a->slots + (size_t)i * a->slot_size);
+
+		s->next_free = a->free_head;
+		a->free_head = i;
+	}
+	return 0;
+}
+
+void mt_apps_free(struct mt_apps *a)
+{
+	free(a->slots);
+	a->slots = NULL;
+}
+
+static struct mt_app_session *slot_alloc(struct mt_apps *a)
+{
+	struct mt_app_session *s;
+	uint32_t idx = a->free_head;
+
+	if (idx == NIL)
+		return NULL;
+	s = (struct mt_app_session *)(a->slots + (size_t)idx * a->slot_size);
+	a->free_head = s->next_free;
+	memset(s, 0, a->slot_size);
+	s->next_free = idx; /* remembered for the free */
+	s->first_dir = -1;
+	return s;
+}
+
+static void slot_free(struct mt_apps *a, struct mt_app_session *s)
+{
+	uint32_t idx = s->next_free;
+
+	s->next_free = a->free_head;
+	a->free_head = idx;
+}
+
+static void make_env(struct mt_apps *a, struct mt_flow *f,
+		     struct mt_app_session *s, uint64_t now,
+		     struct mt_app_env *env)
+{
+	env->flow = f;
+	env->now_ns = now;
+	env->ctr = a->ctr;
+	env->cfg = a->cfg;
+	env->rec = &a->rec;
+	env->sess = s;
+	env->emit = a->emit;
+	env->emit_ctx = a->emit_ctx;
+}
+
+/* ---- recognition ---- */
+
+static bool prefix_ci(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	if (n < l)
+		return false;
+	for (size_t i = 0; i < l; i++) {
+		uint8_t c = p[i];
+
+		if (c >= 'a' && c <= 'z')
+			c = (uint8_t)(c - 32);
+		if (c != (uint8_t)lit[i])
+			return false;
+	}
+	return true;
+}
+
+static bool is_tls_hello(const uint8_t *p, size_t n, uint8_t hs_type)
+{
+	return n >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04 &&
+	       p[5] == hs_type;
+}
+
+/* An IMAP client command: tag SP command, for the commands a session can
+ * start with. */
+static bool is_imap_command(const uint8_t *p, size_t n)
+{
+	static const char *const cmds[] = { "CAPABILITY", "LOGIN ", "AUTHENTICATE ",
+					    "STARTTLS", "NOOP", "ID ", "LOGOUT",
+					    "SELECT ", "EXAMINE " };
+	size_t i = 0;
+
+	while (i < n && i < 32 && p[i] > ' ' && p[i] < 0x7f && p[i] != '{' &&
+	       p[i] != '(' && p[i] != '*' && p[i] != '+')
+		i++;
+	if (i == 0 || i >= n || p[i] != ' ')
+		return false;
+	for (size_t k = 0; k < MT_ARRAY_SIZE(cmds); k++)
+		if (prefix_ci(p + i + 1, n - i - 1, cmds[k]))
+			return true;
+	return false;
+}
+
+/* Returns the app the bytes show, MT_APP_NONE if they show nothing yet,
+ * MT_APP_FAILED if they can never show one. Shared by probe and detect. */
+static uint8_t classify(const uint8_t *p, size_t n, int dir, bool strict)
+{
+	if (n < 4)
+		return MT_APP_NONE;
+	if (dir == MT_DIR_C2S) {
+		if (is_tls_hello(p, n, 1))
+			return MT_APP_TLS;
+		if (prefix_ci(p, n, "EHLO ") || prefix_ci(p, n, "HELO "))
+			return MT_APP_SMTP;
+		if (prefix_ci(p, n, "USER ") || prefix_ci(p, n, "CAPA") ||
+		    prefix_ci(p, n, "APOP ") || prefix_ci(p, n, "STLS"))
+			return MT_APP_POP3;
+		if (is_imap_command(p, n))
+			return MT_APP_IMAP;
+		return n >= MT_APP_DETECT_BYTES || memchr(p, '\n', n) ? MT_APP_FAILED
+								      : MT_APP_NONE;
+	}
+	if (is_tls_hello(p, n, 2))
+		return MT_APP_TLS;
+	if ((p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-')) ||
+	    (!strict && prefix_ci(p, n, "421 ")))
+		return MT_APP_SMTP;
+	if (prefix_ci(p, n, "* OK") || prefix_ci(p, n, "* PREAUTH") ||
+	    (!strict && prefix_ci(p, n, "* BYE")))
+		return MT_APP_IMAP;
+	if (prefix_ci(p, n, "+OK"))
+		return MT_APP_POP3;
+	return n >= MT_APP_DETECT_BYTES || memchr(p, '\n', n) ? MT_APP_FAILED : MT_APP_NONE;
+}
+
+/* Case-insensitive search in a short banner. */
+static bool contains_ci(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	for (size_t i = 0; i + l <= n; i++)
+		if (prefix_ci(p + i, n - i, lit))
+			return true;
+	return false;
+}
+
+uint8_t mt_app_probe(const uint8_t *p, size_t n, int dir)
+{
+	uint8_t app;
+
+	n = MT_MIN(n, (size_t)MT_APP_DETECT_BYTES);
+	app = classify(p, n, dir, true);
+	if (app == MT_APP_FAILED || app == MT_APP_NONE || app == MT_APP_TLS)
+		return MT_APP_NONE;
+	/* Off the mail ports a bare "220 " (FTP) or "+OK" is not enough: the
+	 * server must name the protocol, or the client speak it. */
+	if (dir == MT_DIR_S2C) {
+		if (app == MT_APP_SMTP && !contains_ci(p, n, "SMTP"))
+			return MT_APP_NONE;
+		if (app == MT_APP_IMAP && !contains_ci(p, n, "IMAP"))
+			return MT_APP_NONE;
+		if (app == MT_APP_POP3 && !contains_ci(p, n, "POP3"))
+			return MT_APP_NONE;
+	}
+	return app;
+}
+
+static void bump_detected(struct mt_counters *c, uint8_t app)
+{
+	switch (app) {
+	case MT_APP_SMTP:
+		MT_CTR_INC(c, app_detected_smtp);
+		break;
+	case MT_APP_IMAP:
+		MT_CTR_INC(c, app_detected_imap);
+		break;
+	case MT_APP_POP3:
+		MT_CTR_INC(c, app_detected_pop3);
+		break;
+	case MT_APP_TLS:
+		MT_CTR_INC(c, app_detected_tls);
+		break;
+	default:
+		break;
+	}
+}
+
+static void feed(struct mt_apps *a, struct mt_flow *f, struct mt_app_session *s,
+		 int dir, const uint8_t *p, size_t n, uint64_t now);
+
+static void start_analyzer(struct mt_apps *a, struct mt_flow *f,
+			   struct mt_app_session *s, uint8_t app, uint64_t now)
+{
+	struct mt_app_env env;
+	int first = s->first_dir < 0 ? 0 : s->first_dir;
+	uint8_t buf[2][MT_APP_DETECT_BYTES];
+	uint8_t len[2] = { s->detect_len[0], s->detect_len[1] };
+
+	s->app = app;
+	f->app_proto = app;
+	bump_detected(a->ctr, app);
+	memcpy(buf, s->detect, sizeof(buf));
+	make_env(a, f, s, now, &env);
+	analyzers[app]->open(state_of(s), &env, false);
+	/* Replay what recognition held, the direction that spoke first first. */
+	if (len[first])
+		feed(a, f, s, first, buf[first], len[first], now);
+	if (len[!first] && s->app != MT_APP_FAILED)
+		feed(a, f, s, !first, buf[!first], len[!first], now);
+}
+
+static void fail_session(struct mt_apps *a, struct mt_flow *f,
+			 struct mt_app_session *s, int dir, uint64_t now)
+{
+	struct mt_app_env env;
+
+	s->app = MT_APP_FAILED;
+	f->app_proto = MT_APP_FAILED;
+	MT_CTR_INC(a->ctr, app_detection_failed);
+	make_env(a, f, s, now, &env);
+	mt_app_anomaly(&env, MT_CTR_anomaly_app_unknown_protocol, dir,
+		       s->detect[dir], s->detect_len[dir]);
+}
+
+static void detect(struct mt_apps *a, struct mt_flow *f, struct mt_app_session *s,
+		   int dir, const uint8_t *p, size_t n, uint64_t now)
+{
+	size_t room = MT_APP_DETECT_BYTES - s->detect_len[dir];
+	size_t take = MT_MIN(room, n);
+	uint8_t app;
+
+	if (s->first_dir < 0)
+		s->first_dir = (int8_t)dir;
+	memcpy(s->detect[dir] + s->detect_len[dir], p, take);
+	s->detect_len[dir] = (uint8_t)(s->detect_len[dir] + take);
+	app = classify(s->detect[dir], s->detect_len[dir], dir, s->hint == MT_APP_NONE);
+	if (app == MT_APP_NONE)
+		return;
+	if (app == MT_APP_FAILED && f->midstream && s->hint != MT_APP_NONE) {
+		/* Picked up in the middle of a session: no greeting to see, the
+		 * port is the best evidence there is. */
+		app = s->hint;
+	}
+	if (app == MT_APP_FAILED) {
+		fail_session(a, f, s, dir, now);
+		return;
+	}
+	start_analyzer(a, f, s, app, now);
+	/* Bytes beyond what recognition held go straight to the analyzer. */
+	if (take < n && s->app != MT_APP_FAILED)
+		feed(a, f, s, dir, p + take, n - take, now);
+}
+
+static void feed(struct mt_apps *a, struct mt_flow *f, struct mt_app_session *s,
+		 int dir, const uint8_t *p, size_t n, uint64_t now)
+{
+	struct mt_app_env env;
+
+	while (n) {
+		const struct mt_analyzer *an;
+		size_t used;
+
+		if (s->app == MT_APP_NONE) {
+			detect(a, f, s, dir, p, n, now);
+			return;
+		}
+		if (s->app == MT_APP_FAILED)
+			return;
+		an = analyzers[s->app];
+		make_env(a, f, s, now, &env);
+		used = an->data(state_of(s), &env, dir, p, n);
+		if (used > n)
+			abort(); /* analyzer contract */
+		p += used;
+		n -= used;
+		if (s->switch_to) {
+			uint8_t to = s->switch_to;
+
+			s->switch_to = 0;
+			an->close(state_of(s), &env);
+			memset(state_of(s), 0, a->slot_size - STATE_OFF);
+			s->app = to;
+			s->after_starttls = 1;
+			MT_CTR_INC(a->ctr, app_starttls_switches);
+			analyzers[to]->open(state_of(s), &env, true);
+			continue;
+		}
+		if (used == 0)
+			return; /* nothing more wanted from this direction */
+	}
+}
+
+void mt_app_data(struct mt_apps *a, struct mt_flow *f, int dir,
+		 const uint8_t *p, size_t n, uint64_t now_ns)
+{
+	struct mt_app_session *s = f->app;
+
+	if (!s) {
+		if (f->app_proto == MT_APP_FAILED)
+			return;
+		s = slot_alloc(a);
+		if (!s) {
+			MT_CTR_INC(a->ctr, app_no_session_slot);
+			f->app_proto = MT_APP_FAILED;
+			return;
+		}
+		MT_CTR_INC(a->ctr, app_sessions);
+		s->hint = f->user8; /* set by the worker from port or probe */
+		f->app = s;
+	}
+	feed(a, f, s, dir & 1, p, n, now_ns);
+}
+
+bool mt_app_force(struct mt_apps *a, struct mt_flow *f, enum mt_app app,
+		  uint64_t now_ns)
+{
+	struct mt_app_session *s = slot_alloc(a);
+
+	if (!s)
+		return false;
+	MT_CTR_INC(a->ctr, app_sessions);
+	s->hint = (uint8_t)app;
+	f->app = s;
+	start_analyzer(a, f, s, (uint8_t)app, now_ns);
+	return true;
+}
+
+void mt_app_gap(struct mt_apps *a, struct mt_flow *f, int dir, uint32_t len,
+		uint64_t now_ns)
+{
+	struct mt_app_session *s = f->app;
+	struct mt_app_env env;
+
+	if (!s || s->app == MT_APP_FAILED)
+		return;
+	if (s->app == MT_APP_NONE) {
+		/* A hole before recognition: never guess across it. */
+		s->app = MT_APP_FAILED;
+		f->app_proto = MT_APP_FAILED;
+		MT_CTR_INC(a->ctr, app_detection_failed);
+		return;
+	}
+	make_env(a, f, s, now_ns, &env);
+	if (analyzers[s->app]->gap)
+		analyzers[s->app]->gap(state_of(s), &env, dir & 1, len);
+}
+
+void mt_app_close(struct mt_apps *a, struct mt_flow *f, uint64_t now_ns)
+{
+	struct mt_app_session *s = f->app;
+	struct mt_app_env env;
+
+	if (!s)
+		return;
+	if (s->app != MT_APP_NONE && s->app != MT_APP_FAILED) {
+		make_env(a, f, s, now_ns, &env);
+		analyzers[s->app]->close(state_of(s), &env);
+	}
+	f->app = NULL;
+	slot_free(a, s);
+}
+
+/* ---- for analyzers ---- */
+
+struct mt_rec *mt_app_rec(struct mt_app_env *env, enum mt_rtype type)
+{
+	struct mt_rec *r = env->rec;
+	struct mt_body_flow *b = MT_REC_CONN(r);
+	const struct mt_flow *f = env->flow;
+	const uint8_t *c = f->client_is_a ? f->key.a : f->key.b;
+	const uint8_t *sv = f->client_is_a ? f->key.b : f->key.a;
+
+	mt_rec_init(r, type);
+	b->timestamp = env->now_ns;
+	b->flow_id = f->flow_id;
+	mt_rec_set_ip(&b->src_ip, c, f->key.ip_ver);
+	mt_rec_set_ip(&b->dest_ip, sv, f->key.ip_ver);
+	b->src_port = f->client_is_a ? f->key.pa : f->key.pb;
+	b->dest_port = f->client_is_a ? f->key.pb : f->key.pa;
+	b->proto = f->key.proto;
+	b->app_proto = f->app_proto;
+	for (unsigned i = 0; i < MT_DECODE_MAX_VLAN && f->key.vlan[i]; i++)
+		mt_rec_list_add_u16(r, &b->vlan, f->key.vlan[i]);
+	return r;
+}
+
+void mt_app_emit(struct mt_app_env *env)
+{
+	if (env->rec->flags & MT_REC_F_TRUNCATED)
+		MT_CTR_INC(env->ctr, output_record_truncated);
+	MT_CTR_INC(env->ctr, output_records);
+	if (env->emit)
+		env->emit(env->emit_ctx, env->rec);
+}
+
+void mt_app_anomaly(struct mt_app_env *env, enum mt_ctr which, int dir,
+		    const uint8_t *evidence, size_t len)
+{
+	unsigned bit = (unsigned)which - MT_ANOMALY_FIRST;
+	struct mt_body_anomaly *b;
+	struct mt_rec *r;
+
+	if ((unsigned)which < MT_ANOMALY_FIRST || (unsigned)which >= MT_CTR__COUNT)
+		abort(); /* only anomaly counters are anomalies */
+	env->ctr->v[which]++;
+	if (env->sess->seen[bit / 64] & (1ull << (bit % 64)))
+		return;
+	env->sess->seen[bit / 64] |= 1ull << (bit % 64);
+	r = mt_app_rec(env, MT_REC_anomaly);
+	b = &r->b.anomaly;
+	mt_rec_set_str(r, &b->type, "applayer", 8);
+	mt_rec_set_str(r, &b->event, mt_counter_desc[which].name,
+		       strlen(mt_counter_desc[which].name));
+	if (dir == MT_DIR_C2S)
+		mt_rec_set_str(r, &b->dir, "toserver", 8);
+	else if (dir == MT_DIR_S2C)
+		mt_rec_set_str(r, &b->dir, "toclient", 8);
+	if (evidence && len)
+		mt_rec_set_str(r, &b->evidence, evidence, MT_MIN(len, (size_t)64));
+	MT_CTR_INC(env->ctr, app_anomaly_records);
+	mt_app_emit(env);
+}
+
+void mt_app_switch(struct mt_app_env *env, enum mt_app to)
+{
+	env->sess->switch_to = (uint8_t)to;
+}
+
+bool mt_app_mech_is_cleartext(const char *mech, size_t len)
+{
+	static const char *const clear[] = { "PLAIN", "LOGIN", "USER", "XOAUTH2",
+					     "OAUTHBEARER" };
+
+	for (size_t i = 0; i < MT_ARRAY_SIZE(clear); i++)
+		if (strlen(clear[i]) == len && prefix_ci((const uint8_t *)mech, len, clear[i]))
+			return true;
+	return false;
+}
+
+void mt_app_auth(struct mt_app_env *env, struct mt_view mech, struct mt_view user,
+		 const char *result, struct mt_view reply, uint16_t attempt)
+{
+	struct mt_rec *r = mt_app_rec(env, MT_REC_auth);
+	struct mt_body_auth *b = &r->b.auth;
+
+	mt_rec_set_str(r, &b->mechanism, mech.p, mech.len);
+	mt_rec_set_str(r, &b->user, user.p, user.len);
+	mt_rec_set_str(r, &b->result, result, strlen(result));
+	b->cleartext = mt_app_mech_is_cleartext((const char *)mech.p, mech.len);
+	mt_rec_set_str(r, &b->reply, reply.p, MT_MIN(reply.len, (size_t)200));
+	b->attempt = attempt;
+	mt_app_emit(env);
+}
