@@ -286,8 +286,10 @@ static enum mt_decode_result decode_ipv4(const uint8_t *p, uint32_t len,
 		return ERR(c, ipv4_bad_len);
 	/* Shorter than the frame is Ethernet padding; longer only when the
 	 * capture cut the frame, then decode what is there. */
-	if (tlen > len)
+	if (tlen > len) {
+		pkt->payload_cut = tlen - len;
 		tlen = len;
+	}
 	MT_CTR_INC(c, decoder_ipv4);
 	pkt->ip_ver = 4;
 	memset(pkt->src, 0, sizeof(pkt->src));
@@ -324,6 +326,7 @@ static enum mt_decode_result decode_ipv6(const uint8_t *p, uint32_t len,
 	if (plen > len - 40) {
 		if (!pkt->truncated)
 			return ERR(c, ipv6_bad_len);
+		pkt->payload_cut = plen - (len - 40);
 		plen = len - 40;
 	}
 	MT_CTR_INC(c, decoder_ipv6);
@@ -586,6 +589,7 @@ enum mt_decode_result mt_decode(enum mt_link link, const uint8_t *frame,
 		pkt->tunnel_id = 0;
 		pkt->frag = MT_FRAG_NONE;
 		pkt->truncated = 0;
+		pkt->payload_cut = 0;
 		pkt->tcp_flags = 0;
 		pkt->tcp_wscale = 0xff;
 		pkt->tcp_mss = 0;

@@ -67,6 +67,7 @@ struct mt_pkt {
 	uint64_t ts_ns;
 	const uint8_t *payload;
 	uint32_t payload_len;
+	uint32_t payload_cut;     /* payload bytes the capture cut off (snaplen) */
 	uint32_t wire_len;        /* outer frame length on the wire */
 	uint8_t src[16];
 	uint8_t dst[16];

@@ -184,27 +184,17 @@ static inline void lru_move(struct mt_flow_table *t, struct mt_flow *f, uint8_t 
 {
 	lru_unlink(t, f);
 	lru_append(t, f, c);
-	f->lru_ns = f->last_ns;
 }
 
-/* Per packet: only a change of timeout class moves the flow now; a mere
- * touch is caught up with when the flow reaches the head of its list. */
+/* Every packet moves its flow to the tail of its class list, so each list
+ * stays ordered by last packet time: expiry stops at the first head that
+ * is not due and eviction takes the oldest head. (A lazier scheme that
+ * skipped the move lost that order; the move costs two neighbour writes.) */
 static inline void lru_touch(struct mt_flow_table *t, struct mt_flow *f, uint8_t c)
 {
-	if (unlikely(c != f->tclass))
-		lru_move(t, f, c);
-}
-
-/* Head of a class list once stale heads (touched since they were placed)
- * have been moved to the tail. Each flow moves at most once per touch. */
-static uint32_t fresh_head(struct mt_flow_table *t, int c)
-{
-	uint32_t h;
-
-	while ((h = t->lru_head[c]) != MT_FLOW_NIL &&
-	       t->flows[h].last_ns != t->flows[h].lru_ns)
-		lru_move(t, &t->flows[h], (uint8_t)c);
-	return h;
+	if (c == f->tclass && t->lru_tail[c] == mt_flow_index(t, f))
+		return;
+	lru_move(t, f, c);
 }
 
 static void hash_unlink(struct mt_flow_table *t, struct mt_flow *f)
@@ -260,7 +250,7 @@ static struct mt_flow *oldest_idle(struct mt_flow_table *t)
 	struct mt_flow *best = NULL;
 
 	for (int c = 0; c < MT_FLOW_TC__COUNT; c++) {
-		uint32_t h = fresh_head(t, c);
+		uint32_t h = t->lru_head[c];
 
 		if (h != MT_FLOW_NIL &&
 		    (!best || t->flows[h].last_ns < best->last_ns))
@@ -281,18 +271,12 @@ void mt_flow_expire(struct mt_flow_table *t, uint64_t now_ns)
 		while (t->lru_head[c] != MT_FLOW_NIL) {
 			struct mt_flow *f = &t->flows[t->lru_head[c]];
 
-			/* The list is ordered by lru_ns <= last_ns: once the
-			 * head's placement is recent enough, so is everyone's. */
-			if (f->lru_ns + t->timeout_ns[c] > t->now_ns)
+			if (f->last_ns + t->timeout_ns[c] > t->now_ns)
 				break;
-			if (f->last_ns + t->timeout_ns[c] > t->now_ns) {
-				lru_move(t, f, (uint8_t)c);
-				continue;
-			}
 			mt_flow_end(t, f, MT_FLOW_END_TIMEOUT);
 		}
 		if (t->lru_head[c] != MT_FLOW_NIL) {
-			uint64_t due = t->flows[t->lru_head[c]].lru_ns + t->timeout_ns[c];
+			uint64_t due = t->flows[t->lru_head[c]].last_ns + t->timeout_ns[c];
 
 			if (due < next)
 				next = due;
@@ -363,7 +347,6 @@ static struct mt_flow *flow_create(struct mt_flow_table *t,
 	t->buckets[b] = idx;
 	f->start_ns = p->ts_ns;
 	f->last_ns = p->ts_ns;
-	f->lru_ns = p->ts_ns;
 	f->flow_id = make_flow_id(k, hash, p->ts_ns);
 	f->stream = MT_FLOW_NIL;
 	f->tunnel = p->tunnel;

@@ -68,7 +68,6 @@ struct mt_flow {
 	uint32_t lru_next;
 	/* Second cache line onward: per-flow accounting. */
 	uint64_t last_ns;
-	uint64_t lru_ns;            /* last_ns when put at its LRU tail */
 	uint64_t start_ns;
 	uint64_t flow_id;
 	uint64_t pkts[2];           /* indexed by enum mt_flow_dir */

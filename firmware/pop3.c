@@ -501,6 +501,7 @@ static void pop3_gap(void *st, struct mt_app_env *env, int dir, uint32_t len)
 	if (dir == MT_DIR_S2C) {
 		mt_line_reset(&s->ls);
 		s->ls.discarding = 1;
+		s->greeted = 1; /* if the greeting was in the hole, it is gone */
 		if (s->multi == ML_BODY)
 			s->body = B_MID;
 	} else {

@@ -260,9 +260,9 @@ void mt_stream_segment(struct mt_reasm *r, struct mt_stream *s, void *owner,
 	uint32_t seq = pkt->seq;
 	uint32_t len = pkt->payload_len;
 
-	/* Fragments and snap-truncated segments do not carry the whole
-	 * payload; the hole they leave is declared like any lost segment. */
-	if (pkt->frag != MT_FRAG_NONE || pkt->truncated)
+	/* A fragment does not carry the whole payload and its length is not
+	 * known: the hole it leaves is declared like any lost segment. */
+	if (pkt->frag != MT_FRAG_NONE)
 		len = 0;
 	if (fl & MT_TCP_SYN) {
 		if (!d->started || (d->delivered == 0 && d->ooo_head == NIL)) {
@@ -287,6 +287,15 @@ void mt_stream_segment(struct mt_reasm *r, struct mt_stream *s, void *owner,
 	if (len) {
 		MT_CTR_INC(r->ctr, stream_segments);
 		segment_data(r, d, owner, dir, seq, pkt->payload, len);
+	}
+	if (pkt->payload_cut && pkt->frag == MT_FRAG_NONE) {
+		/* Cut by the snap length: what was captured is delivered, and
+		 * when it was in order the rest is a known hole right away. */
+		if (d->next_seq == seq + len && d->ooo_head == NIL) {
+			declare_gap(r, d, owner, dir, seq + len + pkt->payload_cut);
+			drain(r, d, owner, dir);
+		}
+		len += pkt->payload_cut;
 	}
 	if ((fl & MT_TCP_FIN) && !d->fin_seen) {
 		d->fin_seen = 1;

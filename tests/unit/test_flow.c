@@ -210,6 +210,40 @@ static void test_eviction_oldest_idle(void **state)
 	mt_flow_table_free(&table);
 }
 
+/* A flow touched after flows created later must not block their expiry,
+ * and must not be evicted before them (the order of the lists). */
+static void test_order_after_touch(void **state)
+{
+	enum mt_flow_dir d;
+
+	(void)state;
+	mk(3);
+	pkt("10.0.0.1", 1, "10.0.0.2", 25, MT_TCP_ACK, 0, &d);   /* A */
+	pkt("10.0.0.1", 2, "10.0.0.2", 25, MT_TCP_ACK, 10, &d);  /* B */
+	pkt("10.0.0.1", 1, "10.0.0.2", 25, MT_TCP_ACK, 20, &d);  /* A again */
+	pkt("10.0.0.1", 3, "10.0.0.2", 25, MT_TCP_ACK, 30, &d);  /* C */
+	/* B (last 10) is due at 610, before A (last 20, due 620). */
+	mt_flow_expire(&table, 610 * MT_NS_PER_SEC);
+	assert_int_equal(ended.n, 1);
+	assert_int_equal(ended.pa[0], 2);
+	mt_flow_expire(&table, 619 * MT_NS_PER_SEC);
+	assert_int_equal(ended.n, 1);
+	mt_flow_expire(&table, 620 * MT_NS_PER_SEC);
+	assert_int_equal(ended.n, 2);
+	assert_int_equal(ended.pa[1], 1);
+	mt_flow_table_free(&table);
+
+	mk(2);
+	pkt("10.0.0.1", 1, "10.0.0.2", 25, MT_TCP_ACK, 1, &d);   /* A */
+	pkt("10.0.0.1", 2, "10.0.0.2", 25, MT_TCP_ACK, 2, &d);   /* B */
+	pkt("10.0.0.1", 1, "10.0.0.2", 25, MT_TCP_ACK, 5, &d);   /* A again */
+	pkt("10.0.0.1", 3, "10.0.0.2", 25, MT_TCP_ACK, 6, &d);   /* C: evicts B */
+	assert_int_equal(ended.n, 1);
+	assert_int_equal(ended.pa[0], 2);
+	assert_int_equal(ended.reason[0], MT_FLOW_END_EVICTED);
+	mt_flow_table_free(&table);
+}
+
 static void test_port_reuse(void **state)
 {
 	enum mt_flow_dir d;
@@ -316,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_timeouts_per_state),
 		cmocka_unit_test(test_fin_both_ways_then_closed_timeout),
 		cmocka_unit_test(test_eviction_oldest_idle),
+		cmocka_unit_test(test_order_after_touch),
 		cmocka_unit_test(test_port_reuse),
 		cmocka_unit_test(test_vlan_in_key),
 		cmocka_unit_test(test_full_table_all_found),
