@@ -27,13 +27,14 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mailtapd --read FILE [--json OUT|-] [-c CONFIG] [--quiet]\n"
+		"usage: mailtapd --read FILE [--json OUT|-] [--ipfix OUT] [-c CONFIG] [--quiet]\n"
 		"       mailtapd -c CONFIG            run the DPDK path\n"
 		"       mailtapd --check-config -c CONFIG\n"
 		"       mailtapd --version\n"
 		"\n"
 		"  -r, --read FILE     analyse a pcap/pcapng file on one worker\n"
 		"  -j, --json OUT      write EVE JSON lines to OUT (- for stdout)\n"
+		"      --ipfix OUT     also write the records as an IPFIX file (RFC 5655)\n"
 		"  -c, --config FILE   configuration (docs/config.md)\n"
 		"  -q, --quiet         no summary on stderr at exit\n"
 		"      --check-config  report every error in CONFIG and exit\n");
@@ -147,11 +148,13 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "ipfix", required_argument, NULL, 'I' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *read_path = NULL, *json_path = NULL, *conf_path = NULL;
+	const char *ipfix_path = NULL;
 	bool quiet = false, check = false;
 	struct mt_config cfg;
 	struct mt_config_errors cerr = { 0 };
@@ -176,6 +179,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 'I':
+			ipfix_path = optarg;
 			break;
 		case 'V':
 			printf("mailtapd %s\n", MT_VERSION);
@@ -220,6 +226,11 @@ int main(int argc, char **argv)
 		json_path = cfg.output.json;
 	if (mt_output_open(&out, json_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mailtapd: cannot write JSON: %s\n", err);
+		return 1;
+	}
+	if (ipfix_path && mt_output_open_ipfix(&out, ipfix_path, 1, 16000, err,
+					       sizeof(err)) != 0) {
+		fprintf(stderr, "mailtapd: cannot write IPFIX: %s\n", err);
 		return 1;
 	}
 	signal(SIGINT, on_signal);

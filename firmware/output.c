@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "json.h"
 
@@ -25,12 +26,67 @@ int mt_output_open(struct mt_output *o, const char *path, char *err,
 	return 0;
 }
 
+static size_t ipfix_cap;
+
+static void ipfix_flush(struct mt_output *o, bool restart)
+{
+	size_t len = mt_ipfix_end(&o->enc);
+
+	if (o->enc.nrec || !restart) {
+		if (fwrite(o->ipfix_msg, 1, len, o->ipfix) != len)
+			o->write_errors++;
+	}
+	o->ipfix_seq += o->enc.nrec;
+	if (restart)
+		mt_ipfix_begin(&o->enc, o->ipfix_msg, ipfix_cap, o->ipfix_domain,
+			       MT_IPFIX_PEN_DEFAULT, o->ipfix_time, o->ipfix_seq);
+}
+
+int mt_output_open_ipfix(struct mt_output *o, const char *path, uint32_t domain,
+			 size_t msg_size, char *err, size_t errlen)
+{
+	o->ipfix = fopen(path, "wb");
+	if (!o->ipfix) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	ipfix_cap = MT_MIN(msg_size, (size_t)MT_IPFIX_MSG_MAX);
+	o->ipfix_msg = malloc(MT_IPFIX_MSG_MAX);
+	if (!o->ipfix_msg) {
+		fclose(o->ipfix);
+		o->ipfix = NULL;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	o->ipfix_domain = domain;
+	/* Templates and type records in a message of their own, at the
+	 * largest size: they do not fit a small one. */
+	mt_ipfix_begin(&o->enc, o->ipfix_msg, MT_IPFIX_MSG_MAX, domain,
+		       MT_IPFIX_PEN_DEFAULT, 0, 0);
+	if (mt_ipfix_templates(&o->enc, true) != 0) {
+		snprintf(err, errlen, "templates do not fit an IPFIX message");
+		return -ENOSPC;
+	}
+	ipfix_flush(o, true);
+	return 0;
+}
+
 void mt_output_record(struct mt_output *o, const struct mt_rec *r)
 {
 	if (r->type < MT_REC__COUNT)
 		o->by_type[r->type]++;
 	if (r->type == MT_REC_flow && r->b.flow.app_proto < MT_APP__COUNT)
 		o->flows_by_app[r->b.flow.app_proto]++;
+	if (o->ipfix) {
+		/* Export time: the record's own time, so files replay alike. */
+		if (o->enc.nrec == 0)
+			o->ipfix_time = (uint32_t)(MT_REC_CONN(r)->timestamp / MT_NS_PER_SEC);
+		if (mt_ipfix_record(&o->enc, r) == -ENOSPC) {
+			ipfix_flush(o, true);
+			if (mt_ipfix_record(&o->enc, r) != 0)
+				o->write_errors++;
+		}
+	}
 	if (!o->json)
 		return;
 	mt_buf_reset(&o->buf);
@@ -48,6 +104,13 @@ int mt_output_close(struct mt_output *o)
 			rc = -errno;
 		if (!o->json_is_stdout && fclose(o->json) != 0)
 			rc = -errno;
+	}
+	if (o->ipfix) {
+		ipfix_flush(o, false);
+		if (fclose(o->ipfix) != 0)
+			rc = -errno;
+		free(o->ipfix_msg);
+		o->ipfix = NULL;
 	}
 	mt_buf_free(&o->buf);
 	o->json = NULL;
