@@ -9,7 +9,7 @@ CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 BASE     := -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) -Ifirmware
 FUZZ_SECONDS ?= 20
-LIBS     := -lmbedx509 -lmbedcrypto -lpcap -lm
+LIBS     := -lmbedtls -lmbedx509 -lmbedcrypto -lpcap -lpthread -lm
 
 DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
@@ -26,7 +26,10 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
-PROGS := $(BUILD)/mailtapd
+COLL_SRCS := $(wildcard collector/*.c)
+COLL_LIB_SRCS := $(filter-out collector/main.c,$(COLL_SRCS))
+
+PROGS := $(BUILD)/mailtapd $(if $(COLL_SRCS),$(BUILD)/mailtap-collector)
 
 .PHONY: all deps-build deps-test deps-demo deps-bench deps-fuzz test unit demo bench fuzz clean
 .DELETE_ON_ERROR:
@@ -52,7 +55,7 @@ $(BUILD)/obj/%.o: %.c $(FW_HDRS)
 
 $(BUILD)/asan/obj/%.o: %.c $(FW_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	$(CC) $(BASE) -Icollector -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -c $< -o $@
 
 $(BUILD)/libmailtap.a: $(FW_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -72,17 +75,38 @@ $(BUILD)/mailtapd: $(BUILD)/obj/firmware/main.o $(BUILD)/obj/drivers/pcap_file.o
 		$(BUILD)/obj/drivers/dpdk_port.o $(BUILD)/libmailtap.a
 	$(CC) $(CFLAGS) -o $@ $^ $(DPDK_LIBS) $(LIBS)
 
-# --- tests -----------------------------------------------------------------
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o tests/unit/testutil.h tests/unit/apptest.h
-	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/obj/drivers/pcap_file.o \
-		$(BUILD)/libmailtap.a -lcmocka $(LIBS)
+# --- mailtap-collector ---------------------------------------------------------
+$(BUILD)/mailtap-collector: $(BUILD)/obj/collector/main.o $(BUILD)/libcollector.a $(BUILD)/libmailtap.a
+	$(CC) $(CFLAGS) -o $@ $^ -lsqlite3 $(LIBS)
 
-$(BUILD)/asan/%: tests/unit/%.c $(BUILD)/asan/libmailtap.a $(BUILD)/asan/obj/drivers/pcap_file.o tests/unit/testutil.h tests/unit/apptest.h
+# Everything of the collector but main(), for its unit tests.
+$(BUILD)/libcollector.a: $(COLL_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/libcollector.a: $(COLL_LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/collector/%.o: collector/%.c $(FW_HDRS) $(wildcard collector/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -Icollector -c $< -o $@
+
+# --- tests -----------------------------------------------------------------
+COLL_LIB_DEP = $(if $(COLL_LIB_SRCS),$(BUILD)/libcollector.a)
+ASAN_COLL_LIB_DEP = $(if $(COLL_LIB_SRCS),$(BUILD)/asan/libcollector.a)
+
+$(BUILD)/tests/%: tests/unit/%.c $(COLL_LIB_DEP) $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o tests/unit/testutil.h tests/unit/apptest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) -Itests/unit -Icollector -o $@ $< $(BUILD)/obj/drivers/pcap_file.o \
+		$(COLL_LIB_DEP) $(BUILD)/libmailtap.a -lcmocka -lsqlite3 $(LIBS)
+
+$(BUILD)/asan/%: tests/unit/%.c $(ASAN_COLL_LIB_DEP) $(BUILD)/asan/libmailtap.a $(BUILD)/asan/obj/drivers/pcap_file.o tests/unit/testutil.h tests/unit/apptest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer -Itests/unit -o $@ $< \
-		$(BUILD)/asan/obj/drivers/pcap_file.o $(BUILD)/asan/libmailtap.a -lcmocka $(LIBS)
+		-fno-omit-frame-pointer -Itests/unit -Icollector -o $@ $< \
+		$(BUILD)/asan/obj/drivers/pcap_file.o $(ASAN_COLL_LIB_DEP) $(BUILD)/asan/libmailtap.a \
+		-lcmocka -lsqlite3 $(LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
 	@mkdir -p $(dir $@)
@@ -106,11 +130,11 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory $(BUILD)/bench $(PROGS)
 	@sh tests/bench/run.sh $(BUILD)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FW_SRCS) $(FW_HDRS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FW_SRCS) $(FW_HDRS) $(COLL_LIB_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ifirmware -g -O1 \
+	$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ifirmware -Icollector -g -O1 \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Itests/fuzz -o $@ $< $(FW_SRCS) -lmbedx509 -lmbedcrypto -lm
+		-Itests/fuzz -o $@ $< $(FW_SRCS) $(COLL_LIB_SRCS) -lsqlite3 -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 
 fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)

@@ -54,7 +54,8 @@ static uint16_t fixed_len(uint8_t type, int variant)
 
 static bool is_list(uint8_t type)
 {
-	return type == MT_FT_STRLIST || type == MT_FT_U16LIST || type == MT_FT_SUBLIST;
+	return type == MT_FT_STRLIST || type == MT_FT_U16LIST || type == MT_FT_U64LIST ||
+	       type == MT_FT_SUBLIST;
 }
 
 static uint32_t pen_of(const struct mt_field_desc *f, uint32_t pen)
@@ -239,12 +240,15 @@ static void enc_list(struct cur *c, const struct mt_rec *r,
 		}
 	} else {
 		put16(c, (uint16_t)(f->ie | (fpen ? 0x8000 : 0)));
-		put16(c, f->type == MT_FT_U16LIST ? 2 : MT_IPFIX_VARLEN);
+		put16(c, f->type == MT_FT_U16LIST ? 2 : f->type == MT_FT_U64LIST ? 8 :
+						    MT_IPFIX_VARLEN);
 		if (fpen)
 			put32(c, fpen);
 		for (uint32_t i = 0; i < l.count && mt_rec_list_next(r, &pos, &v); i++) {
 			if (f->type == MT_FT_U16LIST)
 				put16(c, v.len == 2 ? mt_load_be16(v.p) : 0);
+			else if (f->type == MT_FT_U64LIST)
+				put64(c, v.len == 8 ? mt_load_be64(v.p) : 0);
 			else
 				put_varlen(c, v.p, v.len);
 		}
@@ -310,6 +314,7 @@ static void enc_fields(struct cur *c, const struct mt_rec *r, const uint8_t *bas
 			break;
 		case MT_FT_STRLIST:
 		case MT_FT_U16LIST:
+		case MT_FT_U64LIST:
 		case MT_FT_SUBLIST:
 			memcpy(&l, p, sizeof(l));
 			enc_list(c, r, f, l, pen);
@@ -465,6 +470,8 @@ static uint8_t ie_datatype(uint8_t type)
 	case MT_FT_STR:
 	case MT_FT_STRLIST:
 		return 13;  /* string */
+	case MT_FT_U64LIST:
+		return 4;   /* unsigned64 elements */
 	case MT_FT_HEX:
 		return 0;   /* octetArray */
 	default:
@@ -916,14 +923,15 @@ static int decode_list(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base,
 		for (unsigned i = 0; rt && i < rt->nfields; i++) {
 			const struct mt_field_desc *c = &rt->fields[i];
 
-			if ((c->type == MT_FT_STRLIST || c->type == MT_FT_U16LIST) &&
+			if ((c->type == MT_FT_STRLIST || c->type == MT_FT_U16LIST ||
+			     c->type == MT_FT_U64LIST) &&
 			    c->ie == ie && pen_of(c, d->pen) == pen)
 				f = c;
 		}
 		if (f && f->type == MT_FT_U16LIST && elen != 2)
 			FAIL("basicList of element %u with length %u", ie, elen);
-		if (f && f->type == MT_FT_STRLIST && elen == 2 && false)
-			f = NULL;
+		if (f && f->type == MT_FT_U64LIST && elen != 8)
+			FAIL("basicList of element %u with length %u", ie, elen);
 		while (off < n) {
 			size_t h = 0, l = elen;
 

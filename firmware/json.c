@@ -181,6 +181,7 @@ static bool is_zero(const uint8_t *base, const struct mt_field_desc *f)
 		return s.len == 0;
 	case MT_FT_STRLIST:
 	case MT_FT_U16LIST:
+	case MT_FT_U64LIST:
 	case MT_FT_SUBLIST:
 		memcpy(&l, p, sizeof(l));
 		return l.count == 0;
@@ -301,13 +302,17 @@ static void put_value(struct mt_buf *b, const struct mt_rec *r,
 		break;
 	case MT_FT_STRLIST:
 	case MT_FT_U16LIST:
+	case MT_FT_U64LIST:
 		memcpy(&l, p, sizeof(l));
 		mt_buf_putc(b, '[');
 		pos = l.head;
 		for (uint32_t i = 0; i < l.count && mt_rec_list_next(r, &pos, &v); i++) {
 			if (i)
 				mt_buf_putc(b, ',');
-			if (f->type == MT_FT_U16LIST) {
+			if (f->type == MT_FT_U64LIST) {
+				mt_buf_printf(b, "%llu", v.len == 8 ?
+					      (unsigned long long)mt_load_be64(v.p) : 0ull);
+			} else if (f->type == MT_FT_U16LIST) {
 				mt_buf_printf(b, "%u", v.len == 2 ? mt_load_be16(v.p) : 0);
 			} else {
 				mt_buf_putc(b, '"');

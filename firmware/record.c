@@ -48,6 +48,7 @@ MT_CONN_CHECK(pop3)
 MT_CONN_CHECK(auth)
 MT_CONN_CHECK(tls)
 MT_CONN_CHECK(anomaly)
+MT_CONN_CHECK(alert)
 
 const struct mt_rtype_desc mt_stypes[MT_SUB__COUNT] = {
 #define MT_S_DESC_T(sname, tid)                                              \
@@ -148,6 +149,14 @@ bool mt_rec_list_add_u16(struct mt_rec *r, struct mt_lref *l, uint16_t v)
 
 	mt_store_be16(b, v);
 	return mt_rec_list_add(r, l, b, 2);
+}
+
+bool mt_rec_list_add_u64(struct mt_rec *r, struct mt_lref *l, uint64_t v)
+{
+	uint8_t b[8];
+
+	mt_store_be64(b, v);
+	return mt_rec_list_add(r, l, b, 8);
 }
 
 bool mt_rec_list_next(const struct mt_rec *r, uint32_t *pos,

@@ -34,6 +34,7 @@ enum mt_ftype {
 	MT_FT_STRLIST, /* struct mt_lref of strings */
 	MT_FT_U16LIST, /* struct mt_lref of 16-bit numbers */
 	MT_FT_SUBLIST, /* struct mt_lref of sub-records (see MT_SUBRECORD_TYPES) */
+	MT_FT_U64LIST, /* struct mt_lref of 64-bit numbers */
 	MT_FT__COUNT
 };
 
@@ -98,6 +99,7 @@ struct mt_lref {
 #define MT_CTYPE_STRLIST struct mt_lref
 #define MT_CTYPE_U16LIST struct mt_lref
 #define MT_CTYPE_FILES struct mt_lref
+#define MT_CTYPE_U64LIST struct mt_lref
 
 /* Sub-record type of a field: 0 for plain fields. */
 #define MT_SUBOF_U8 0
@@ -116,6 +118,7 @@ struct mt_lref {
 #define MT_SUBOF_HEX 0
 #define MT_SUBOF_STRLIST 0
 #define MT_SUBOF_U16LIST 0
+#define MT_SUBOF_U64LIST 0
 #define MT_SUBOF_FILES (MT_SUB_file + 1)
 
 #define MT_F_STRUCT(rec, name, type, pen, ie, json, flags) MT_CTYPE_##type name;
@@ -196,6 +199,7 @@ void mt_rec_init(struct mt_rec *r, enum mt_rtype type);
 void mt_rec_set_str(struct mt_rec *r, struct mt_sref *dst, const void *p, size_t len);
 bool mt_rec_list_add(struct mt_rec *r, struct mt_lref *l, const void *p, size_t len);
 bool mt_rec_list_add_u16(struct mt_rec *r, struct mt_lref *l, uint16_t v);
+bool mt_rec_list_add_u64(struct mt_rec *r, struct mt_lref *l, uint64_t v);
 
 static inline struct mt_view mt_rec_str(const struct mt_rec *r, struct mt_sref s)
 {

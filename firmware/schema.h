@@ -29,7 +29,8 @@
 	R(pop3, 260)       \
 	R(auth, 261)       \
 	R(tls, 262)        \
-	R(anomaly, 263)
+	R(anomaly, 263)    \
+	R(alert, 264)
 
 /* Records nested in a list field (IPFIX subTemplateList): S(name, template id) */
 #define MT_SUBRECORD_TYPES(S) \
@@ -201,6 +202,34 @@
 	F(anomaly, event, STR, MT, 401, "anomaly.event", 0)                    \
 	F(anomaly, dir, STR, MT, 403, "anomaly.direction", OMIT_ZERO)          \
 	F(anomaly, evidence, STR, MT, 402, "anomaly.evidence", OMIT_ZERO)
+
+/* A detector's finding: who attacks what, how, with what evidence. One per
+ * key and window, updated (update > 0) while the attack goes on. The
+ * connection fields name the source (src_ip), the server (dest_ip) and the
+ * latest related flow when the detector has them. */
+#define MT_FIELDS_alert(F)                                                     \
+	MT_FIELDS_CONN(F, alert)                                               \
+	F(alert, action, STR, MT, 439, "alert.action", OMIT_ZERO)              \
+	F(alert, signature_id, U32, MT, 437, "alert.signature_id", 0)          \
+	F(alert, signature, STR, MT, 422, "alert.signature", 0)                \
+	F(alert, category, STR, MT, 423, "alert.category", OMIT_ZERO)          \
+	F(alert, severity, U8, MT, 421, "alert.severity", 0)                   \
+	F(alert, detector, STR, MT, 420, "alert.detector", 0)                  \
+	F(alert, update, U16, MT, 436, "alert.update", 0)                      \
+	F(alert, src_prefix, STR, MT, 424, "alert.source", OMIT_ZERO)          \
+	F(alert, user, STR, MT, 425, "alert.user", OMIT_ZERO)                  \
+	F(alert, server, STR, MT, 426, "alert.server", OMIT_ZERO)              \
+	F(alert, first_seen, TIME, MT, 427, "alert.first_seen", 0)             \
+	F(alert, last_seen, TIME, MT, 428, "alert.last_seen", 0)               \
+	F(alert, attempts, U32, MT, 429, "alert.attempts", OMIT_ZERO)          \
+	F(alert, failures, U32, MT, 430, "alert.failures", OMIT_ZERO)          \
+	F(alert, successes, U32, MT, 431, "alert.successes", OMIT_ZERO)        \
+	F(alert, distinct_users, U32, MT, 432, "alert.distinct_users", OMIT_ZERO) \
+	F(alert, distinct_sources, U32, MT, 433, "alert.distinct_sources", OMIT_ZERO) \
+	F(alert, messages, U64, MT, 434, "alert.messages", OMIT_ZERO)          \
+	F(alert, bytes, U64, MT, 435, "alert.bytes", OMIT_ZERO)                \
+	F(alert, evidence, STR, MT, 438, "alert.evidence", OMIT_ZERO)          \
+	F(alert, flow_ids, U64LIST, MT, 440, "alert.flow_ids", OMIT_ZERO)
 
 /* Enterprise element numbers of the counters start here. */
 #define MT_STATS_IE_BASE 1000

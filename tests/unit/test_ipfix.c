@@ -98,6 +98,7 @@ static void fill(struct mt_rec *r, uint8_t *base, const struct mt_rtype_desc *rt
 		}
 		case MT_FT_STRLIST:
 		case MT_FT_U16LIST:
+		case MT_FT_U64LIST:
 		case MT_FT_SUBLIST: {
 			struct mt_lref l;
 
@@ -105,6 +106,8 @@ static void fill(struct mt_rec *r, uint8_t *base, const struct mt_rtype_desc *rt
 			for (unsigned k = 0; k < list_items; k++) {
 				if (f->type == MT_FT_U16LIST) {
 					mt_rec_list_add_u16(r, &l, (uint16_t)(k + 100));
+				} else if (f->type == MT_FT_U64LIST) {
+					mt_rec_list_add_u64(r, &l, next_rand() >> 12);
 				} else if (f->type == MT_FT_STRLIST) {
 					mt_rec_list_add(r, &l, s, k + 1);
 				} else {
