@@ -138,23 +138,6 @@ static void make_env(struct mt_apps *a, struct mt_flow *f,
 
 /* ---- recognition ---- */
 
-static bool prefix_ci(const uint8_t *p, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-
-	if (n < l)
-		return false;
-	for (size_t i = 0; i < l; i++) {
-		uint8_t c = p[i];
-
-		if (c >= 'a' && c <= 'z')
-			c = (uint8_t)(c - 32);
-		if (c != (uint8_t)lit[i])
-			return false;
-	}
-	return true;
-}
-
 static bool is_tls_hello(const uint8_t *p, size_t n, uint8_t hs_type)
 {
 	return n >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04 &&
@@ -176,7 +159,7 @@ static bool is_imap_command(const uint8_t *p, size_t n)
 	if (i == 0 || i >= n || p[i] != ' ')
 		return false;
 	for (size_t k = 0; k < MT_ARRAY_SIZE(cmds); k++)
-		if (prefix_ci(p + i + 1, n - i - 1, cmds[k]))
+		if (mt_starts_ci(p + i + 1, n - i - 1, cmds[k]))
 			return true;
 	return false;
 }
@@ -190,10 +173,10 @@ static uint8_t classify(const uint8_t *p, size_t n, int dir, bool strict)
 	if (dir == MT_DIR_C2S) {
 		if (is_tls_hello(p, n, 1))
 			return MT_APP_TLS;
-		if (prefix_ci(p, n, "EHLO ") || prefix_ci(p, n, "HELO "))
+		if (mt_starts_ci(p, n, "EHLO ") || mt_starts_ci(p, n, "HELO "))
 			return MT_APP_SMTP;
-		if (prefix_ci(p, n, "USER ") || prefix_ci(p, n, "CAPA") ||
-		    prefix_ci(p, n, "APOP ") || prefix_ci(p, n, "STLS"))
+		if (mt_starts_ci(p, n, "USER ") || mt_starts_ci(p, n, "CAPA") ||
+		    mt_starts_ci(p, n, "APOP ") || mt_starts_ci(p, n, "STLS"))
 			return MT_APP_POP3;
 		if (is_imap_command(p, n))
 			return MT_APP_IMAP;
@@ -203,12 +186,12 @@ static uint8_t classify(const uint8_t *p, size_t n, int dir, bool strict)
 	if (is_tls_hello(p, n, 2))
 		return MT_APP_TLS;
 	if ((p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-')) ||
-	    (!strict && prefix_ci(p, n, "421 ")))
+	    (!strict && mt_starts_ci(p, n, "421 ")))
 		return MT_APP_SMTP;
-	if (prefix_ci(p, n, "* OK") || prefix_ci(p, n, "* PREAUTH") ||
-	    (!strict && prefix_ci(p, n, "* BYE")))
+	if (mt_starts_ci(p, n, "* OK") || mt_starts_ci(p, n, "* PREAUTH") ||
+	    (!strict && mt_starts_ci(p, n, "* BYE")))
 		return MT_APP_IMAP;
-	if (prefix_ci(p, n, "+OK"))
+	if (mt_starts_ci(p, n, "+OK"))
 		return MT_APP_POP3;
 	return n >= MT_APP_DETECT_BYTES || memchr(p, '\n', n) ? MT_APP_FAILED : MT_APP_NONE;
 }
@@ -219,7 +202,7 @@ static bool contains_ci(const uint8_t *p, size_t n, const char *lit)
 	size_t l = strlen(lit);
 
 	for (size_t i = 0; i + l <= n; i++)
-		if (prefix_ci(p + i, n - i, lit))
+		if (mt_starts_ci(p + i, n - i, lit))
 			return true;
 	return false;
 }
@@ -442,16 +425,12 @@ void mt_app_close(struct mt_apps *a, struct mt_flow *f, uint64_t now_ns)
 
 /* ---- for analyzers ---- */
 
-struct mt_rec *mt_app_rec(struct mt_app_env *env, enum mt_rtype type)
+void mt_app_conn(struct mt_rec *r, const struct mt_flow *f)
 {
-	struct mt_rec *r = env->rec;
 	struct mt_body_flow *b = MT_REC_CONN(r);
-	const struct mt_flow *f = env->flow;
 	const uint8_t *c = f->client_is_a ? f->key.a : f->key.b;
 	const uint8_t *sv = f->client_is_a ? f->key.b : f->key.a;
 
-	mt_rec_init(r, type);
-	b->timestamp = env->now_ns;
 	b->flow_id = f->flow_id;
 	mt_rec_set_ip(&b->src_ip, c, f->key.ip_ver);
 	mt_rec_set_ip(&b->dest_ip, sv, f->key.ip_ver);
@@ -461,6 +440,15 @@ struct mt_rec *mt_app_rec(struct mt_app_env *env, enum mt_rtype type)
 	b->app_proto = f->app_proto;
 	for (unsigned i = 0; i < MT_DECODE_MAX_VLAN && f->key.vlan[i]; i++)
 		mt_rec_list_add_u16(r, &b->vlan, f->key.vlan[i]);
+}
+
+struct mt_rec *mt_app_rec(struct mt_app_env *env, enum mt_rtype type)
+{
+	struct mt_rec *r = env->rec;
+
+	mt_rec_init(r, type);
+	mt_app_conn(r, env->flow);
+	MT_REC_CONN(r)->timestamp = env->now_ns;
 	return r;
 }
 
@@ -512,7 +500,7 @@ bool mt_app_mech_is_cleartext(const char *mech, size_t len)
 					     "OAUTHBEARER" };
 
 	for (size_t i = 0; i < MT_ARRAY_SIZE(clear); i++)
-		if (strlen(clear[i]) == len && prefix_ci((const uint8_t *)mech, len, clear[i]))
+		if (strlen(clear[i]) == len && mt_starts_ci((const uint8_t *)mech, len, clear[i]))
 			return true;
 	return false;
 }

@@ -80,6 +80,10 @@ extern const struct mt_analyzer mt_tls_analyzer;
 
 /* ---- for analyzers ---- */
 
+/* Connection fields of any record type that starts with them, from the
+ * flow (client as source). Used for flow records too. */
+void mt_app_conn(struct mt_rec *r, const struct mt_flow *f);
+
 /* Starts the scratch record of a type with the connection fields filled
  * and `timestamp` set to the current packet time. */
 struct mt_rec *mt_app_rec(struct mt_app_env *env, enum mt_rtype type);

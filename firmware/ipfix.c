@@ -166,28 +166,6 @@ static uint64_t ntp_us_to_ns(uint64_t ntp)
 	return (sec - NTP_UNIX_OFFSET) * MT_NS_PER_SEC + us * MT_NS_PER_US;
 }
 
-static uint64_t get_u(const uint8_t *p, uint8_t type)
-{
-	uint16_t v2;
-	uint32_t v4;
-	uint64_t v8;
-
-	switch (type) {
-	case MT_FT_U16:
-		memcpy(&v2, p, 2);
-		return v2;
-	case MT_FT_U32:
-		memcpy(&v4, p, 4);
-		return v4;
-	case MT_FT_U64:
-	case MT_FT_TIME:
-		memcpy(&v8, p, 8);
-		return v8;
-	default:
-		return *p;
-	}
-}
-
 static void set_u(uint8_t *p, uint8_t type, uint64_t v)
 {
 	uint16_t v2 = (uint16_t)v;
@@ -285,16 +263,16 @@ static void enc_fields(struct cur *c, const struct mt_rec *r, const uint8_t *bas
 			put8(c, *p ? 1 : 2); /* RFC 7011 boolean */
 			break;
 		case MT_FT_U16:
-			put16(c, (uint16_t)get_u(p, f->type));
+			put16(c, (uint16_t)mt_rec_get_uint(p, f->type));
 			break;
 		case MT_FT_U32:
-			put32(c, (uint32_t)get_u(p, f->type));
+			put32(c, (uint32_t)mt_rec_get_uint(p, f->type));
 			break;
 		case MT_FT_U64:
-			put64(c, get_u(p, f->type));
+			put64(c, mt_rec_get_uint(p, f->type));
 			break;
 		case MT_FT_TIME:
-			put64(c, ns_to_ntp_us(get_u(p, f->type)));
+			put64(c, ns_to_ntp_us(mt_rec_get_uint(p, f->type)));
 			break;
 		case MT_FT_IP: {
 			const struct mt_ipaddr *ip = (const struct mt_ipaddr *)p;

@@ -145,25 +145,7 @@ static const char *proto_name(uint8_t p, char tmp[8])
 /* `base` is the record for its own fields, or a sub-record item's copy. */
 static uint64_t get_uint(const uint8_t *base, const struct mt_field_desc *f)
 {
-	const uint8_t *p = base + f->offset;
-	uint64_t v8;
-	uint32_t v4;
-	uint16_t v2;
-
-	switch (f->type) {
-	case MT_FT_U16:
-		memcpy(&v2, p, 2);
-		return v2;
-	case MT_FT_U32:
-		memcpy(&v4, p, 4);
-		return v4;
-	case MT_FT_U64:
-	case MT_FT_TIME:
-		memcpy(&v8, p, 8);
-		return v8;
-	default:
-		return *p;
-	}
+	return mt_rec_get_uint(base + f->offset, f->type);
 }
 
 static bool is_zero(const uint8_t *base, const struct mt_field_desc *f)

@@ -80,6 +80,30 @@ static inline bool mt_seq_leq(uint32_t a, uint32_t b)
 	return mt_seq_diff(a, b) <= 0;
 }
 
+static inline uint8_t mt_ascii_upper(uint8_t c)
+{
+	return c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c;
+}
+
+/* Does (p, n) start with the upper-case literal `lit`, ignoring ASCII case? */
+static inline bool mt_starts_ci(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	if (n < l)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (mt_ascii_upper(p[i]) != (uint8_t)lit[i])
+			return false;
+	return true;
+}
+
+/* Is (p, n) exactly the upper-case literal `lit`, ignoring ASCII case? */
+static inline bool mt_eq_ci(const uint8_t *p, size_t n, const char *lit)
+{
+	return n == strlen(lit) && mt_starts_ci(p, n, lit);
+}
+
 /* Borrowed byte view: the owner outlives every user of the view. */
 struct mt_view {
 	const uint8_t *p;

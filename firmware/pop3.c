@@ -93,19 +93,7 @@ static void pop3_open(void *st, struct mt_app_env *env, bool after_starttls)
 
 static bool starts_ci(struct mt_view v, const char *lit)
 {
-	size_t l = strlen(lit);
-
-	if (v.len < l)
-		return false;
-	for (size_t i = 0; i < l; i++) {
-		uint8_t c = v.p[i];
-
-		if (c >= 'a' && c <= 'z')
-			c = (uint8_t)(c - 32);
-		if (c != (uint8_t)lit[i])
-			return false;
-	}
-	return true;
+	return mt_starts_ci(v.p, v.len, lit);
 }
 
 static struct mt_view word(struct mt_view v, size_t *next)

@@ -213,6 +213,30 @@ bool mt_rec_list_next(const struct mt_rec *r, uint32_t *pos, struct mt_view *ite
 
 void mt_rec_set_ip(struct mt_ipaddr *dst, const uint8_t addr[16], uint8_t ver);
 
+/* A numeric field's value, whatever its C width (types U8..U64, TIME,
+ * BOOL and the one-byte enumerations). `p` points at the field. */
+static inline uint64_t mt_rec_get_uint(const uint8_t *p, uint8_t type)
+{
+	uint16_t v2;
+	uint32_t v4;
+	uint64_t v8;
+
+	switch (type) {
+	case MT_FT_U16:
+		memcpy(&v2, p, 2);
+		return v2;
+	case MT_FT_U32:
+		memcpy(&v4, p, 4);
+		return v4;
+	case MT_FT_U64:
+	case MT_FT_TIME:
+		memcpy(&v8, p, 8);
+		return v8;
+	default:
+		return *p;
+	}
+}
+
 /* Connection fields, common to every record type that starts with
  * MT_FIELDS_CONN; written through the flow body, whose layout they share. */
 #define MT_REC_CONN(r) (&(r)->b.flow)

@@ -7,23 +7,6 @@
 
 #include "b64.h"
 
-static bool eq_ci(const uint8_t *p, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-
-	if (n != l)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-
-		if (c >= 'a' && c <= 'z')
-			c = (uint8_t)(c - 32);
-		if (c != (uint8_t)lit[i])
-			return false;
-	}
-	return true;
-}
-
 void mt_sasl_start(struct mt_sasl *s, const uint8_t *mech, size_t len)
 {
 	memset(s, 0, sizeof(*s));
@@ -31,22 +14,22 @@ void mt_sasl_start(struct mt_sasl *s, const uint8_t *mech, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = mech[i];
 
-		s->mech_name[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+		s->mech_name[i] = (char)mt_ascii_upper(c);
 	}
 	s->mech_len = (uint16_t)len;
-	if (eq_ci(mech, len, "PLAIN"))
+	if (mt_eq_ci(mech, len, "PLAIN"))
 		s->mech = MT_SASL_PLAIN;
-	else if (eq_ci(mech, len, "LOGIN"))
+	else if (mt_eq_ci(mech, len, "LOGIN"))
 		s->mech = MT_SASL_LOGIN;
-	else if (eq_ci(mech, len, "CRAM-MD5"))
+	else if (mt_eq_ci(mech, len, "CRAM-MD5"))
 		s->mech = MT_SASL_CRAM_MD5;
-	else if (eq_ci(mech, len, "XOAUTH2"))
+	else if (mt_eq_ci(mech, len, "XOAUTH2"))
 		s->mech = MT_SASL_XOAUTH2;
-	else if (eq_ci(mech, len, "OAUTHBEARER"))
+	else if (mt_eq_ci(mech, len, "OAUTHBEARER"))
 		s->mech = MT_SASL_OAUTHBEARER;
-	else if (len > 6 && eq_ci(mech, 6, "SCRAM-"))
+	else if (len > 6 && mt_eq_ci(mech, 6, "SCRAM-"))
 		s->mech = MT_SASL_SCRAM;
-	else if (eq_ci(mech, len, "DIGEST-MD5"))
+	else if (mt_eq_ci(mech, len, "DIGEST-MD5"))
 		s->mech = MT_SASL_DIGEST_MD5;
 	else
 		s->mech = MT_SASL_OTHER;

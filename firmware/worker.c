@@ -51,24 +51,6 @@ static const struct mt_stream_ops stream_ops = {
 	.end = on_end,
 };
 
-/* Fills the connection fields every flow-related record starts with. */
-static void conn_fields(struct mt_rec *r, struct mt_body_flow *b,
-			const struct mt_flow *f)
-{
-	const uint8_t *c = f->client_is_a ? f->key.a : f->key.b;
-	const uint8_t *s = f->client_is_a ? f->key.b : f->key.a;
-
-	b->flow_id = f->flow_id;
-	mt_rec_set_ip(&b->src_ip, c, f->key.ip_ver);
-	mt_rec_set_ip(&b->dest_ip, s, f->key.ip_ver);
-	b->src_port = f->client_is_a ? f->key.pa : f->key.pb;
-	b->dest_port = f->client_is_a ? f->key.pb : f->key.pa;
-	b->proto = f->key.proto;
-	b->app_proto = f->app_proto;
-	for (unsigned i = 0; i < MT_DECODE_MAX_VLAN && f->key.vlan[i]; i++)
-		mt_rec_list_add_u16(r, &b->vlan, f->key.vlan[i]);
-}
-
 static void emit_app_record(void *ctx, const struct mt_rec *r)
 {
 	struct mt_worker *w = ctx;
@@ -89,7 +71,7 @@ static void on_flow_end(void *ctx, struct mt_flow *f)
 	mt_app_close(&w->apps, f, w->now_ns);
 
 	mt_rec_init(r, MT_REC_flow);
-	conn_fields(r, b, f);
+	mt_app_conn(r, f);
 	b->timestamp = f->start_ns;
 	b->pkts_toserver = f->pkts[MT_DIR_TOSERVER];
 	b->pkts_toclient = f->pkts[MT_DIR_TOCLIENT];
