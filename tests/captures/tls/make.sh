@@ -19,6 +19,8 @@
 #                      span several TLS records
 #   smtp_starttls.pcap s_client -starttls smtp -> starttls_peer.py :25:
 #                      EHLO, STARTTLS, then a TLS 1.2 handshake
+#   grease_hello.pcap, hrr.pcap: written by synth.py (see there): GREASE
+#                      and a HelloRetryRequest, which no program here sends
 #
 # The loopback MTU is set to 1500 and offloads are off, so every captured
 # frame is one real wire-sized TCP segment and the handshakes are split
@@ -189,4 +191,7 @@ wait_listen 25
 server_done
 capture_stop smtp_starttls
 
-echo "make.sh: done; now run sh $here/ref.sh >$here/reference.txt and update test_tls.c"
+echo "make.sh: (e) synthetic GREASE and HelloRetryRequest captures"
+"$PY" "$here/synth.py" "$out"
+
+echo "make.sh: done; now: sh $here/ref.sh $out >$out/reference.txt, then update test_tls.c and fuzz_seeds.py"

@@ -24,22 +24,22 @@ for cap in "$dir"/*.pcap; do
 	name=$(basename "$cap")
 	echo
 	echo "== $name"
-	tshark -r "$cap" -Y "tls.handshake.type == 1" -T fields -E separator=/t \
+	tshark -r "$cap" -Y "tls.handshake.type == 1" -T fields -E separator='|' \
 		-e tls.handshake.ja3_full -e tls.handshake.ja3 \
 		-e tls.handshake.extensions_server_name \
 		-e tls.handshake.extensions_alpn_str 2>/dev/null |
-		while IFS='	' read -r full hash sni alpn; do
+		while IFS='|' read -r full hash sni alpn; do
 			echo "client ja3_full:  $full"
 			echo "client ja3:       $hash"
 			echo "client sni:       $sni"
 			echo "client alpn:      $alpn"
 		done
 	echo "client ja4 (ja4_ref.py): $("$PY" "$here/ja4_ref.py" "$cap" | tr '\n' ' ')"
-	tshark -r "$cap" -Y "tls.handshake.type == 2" -T fields -E separator=/t \
+	tshark -r "$cap" -Y "tls.handshake.type == 2" -T fields -E separator='|' \
 		-e tls.handshake.ja3s_full -e tls.handshake.ja3s \
 		-e tls.handshake.ciphersuite -e tls.handshake.extensions.supported_version \
 		-e tls.handshake.extensions_alpn_str 2>/dev/null |
-		while IFS='	' read -r full hash cs sv alpn; do
+		while IFS='|' read -r full hash cs sv alpn; do
 			echo "server ja3s_full: $full"
 			echo "server ja3s:      $hash"
 			echo "server cipher:    $cs"
