@@ -99,6 +99,14 @@ void mt_app_emit(struct mt_app_env *env);
 void mt_app_anomaly(struct mt_app_env *env, enum mt_ctr which, int dir,
 		    const uint8_t *evidence, size_t len);
 
+/* Whether any packet of the server's direction was captured. "Client spoke
+ * before the greeting" needs it: a one-sided capture (only the client's
+ * half on the tap) never shows a greeting at all. */
+static inline bool mt_app_server_seen(const struct mt_app_env *env)
+{
+	return env->flow->pkts[MT_DIR_TOCLIENT] > 0;
+}
+
 /* Hands the flow to another analyzer (TLS after an accepted STARTTLS) once
  * the current data callback returns: the current analyzer is closed, the
  * new one opened, and the bytes not consumed go to it. */

@@ -59,7 +59,10 @@ enum line_kind { LK_NONE = 0, LK_CMD, LK_JUNK, LK_FETCH, LK_DATA };
 /* What the bytes of the literal being skipped are. */
 enum lit_use { LU_SKIP = 0, LU_CAPTURE, LU_FETCH, LU_APPEND };
 enum tok_kind { TK_ATOM, TK_QUOTED, TK_OPEN, TK_CLOSE, TK_LITERAL };
-enum fetch_item { ITEM_OTHER = 0, ITEM_MSG, ITEM_FLAGS };
+/* ITEM_MSG: message content (counted as a fetched message and its bytes);
+ * ITEM_HDR: header-only sections (bytes counted, not a message: a client
+ * syncing headers is not downloading the mailbox). */
+enum fetch_item { ITEM_OTHER = 0, ITEM_MSG, ITEM_FLAGS, ITEM_HDR };
 
 #define PF_DEL_FETCH 0x01   /* STORE adding \Deleted: its FETCH answers count */
 #define PF_DEL_SILENT 0x02  /* STORE.SILENT adding \Deleted: count the set at OK */
@@ -832,18 +835,37 @@ static void cmd_token(struct imap *s, struct mt_app_env *env, const struct tok *
 	}
 }
 
+/* The section of "BODY[1.2.HEADER.FIELDS (A)]": header-only when, after
+ * any part number, it is HEADER... or MIME. */
+static bool header_section(struct mt_view name)
+{
+	const uint8_t *lb = memchr(name.p, '[', name.len);
+	struct mt_view sec;
+	size_t i;
+
+	if (!lb)
+		return false;
+	i = (size_t)(lb - name.p) + 1;
+	while (i < name.len && ((name.p[i] >= '0' && name.p[i] <= '9') || name.p[i] == '.'))
+		i++;
+	sec.p = name.p + i;
+	sec.len = name.len - i;
+	return starts_ci(sec, "HEADER") || starts_ci(sec, "MIME");
+}
+
 static uint8_t item_kind(struct mt_view name)
 {
 	switch (name.len ? upper(name.p[0]) : 0) {
 	case 'B':
 		if (starts_ci(name, "BODY[") || starts_ci(name, "BODY.PEEK[") ||
 		    starts_ci(name, "BINARY["))
-			return ITEM_MSG;
+			return header_section(name) ? ITEM_HDR : ITEM_MSG;
 		break;
 	case 'R':
-		if (eq_ci(name, "RFC822") || eq_ci(name, "RFC822.TEXT") ||
-		    eq_ci(name, "RFC822.HEADER"))
+		if (eq_ci(name, "RFC822") || eq_ci(name, "RFC822.TEXT"))
 			return ITEM_MSG;
+		if (eq_ci(name, "RFC822.HEADER"))
+			return ITEM_HDR;
 		break;
 	case 'F':
 		if (eq_ci(name, "FLAGS"))
@@ -883,8 +905,10 @@ static void fetch_token(struct imap *s, const struct dir *d, const struct tok *t
 				r->want_name = 0;
 				break;
 			}
-			if (r->item == ITEM_MSG && t->kind == TK_QUOTED) {
-				fetched_msg(s);
+			if ((r->item == ITEM_MSG || r->item == ITEM_HDR) &&
+			    t->kind == TK_QUOTED) {
+				if (r->item == ITEM_MSG)
+					fetched_msg(s);
 				s->bytes_fetched += t->v.len;
 			}
 			r->want_name = 1;
@@ -1067,16 +1091,17 @@ static uint8_t tail_item(struct mt_view v, size_t at)
 static uint8_t fetch_literal(struct imap *s, const struct dir *d, struct mt_view lv,
 			     size_t at)
 {
-	bool msg;
+	uint8_t item;
 
 	if (d->damaged)
-		msg = tail_item(lv, at) == ITEM_MSG;
+		item = tail_item(lv, at);
 	else
-		msg = d->depth == 1 && !s->rl.want_name && !d->in_bracket &&
-		      s->rl.item == ITEM_MSG;
-	if (!msg)
+		item = d->depth == 1 && !s->rl.want_name && !d->in_bracket ?
+			       s->rl.item : ITEM_OTHER;
+	if (item != ITEM_MSG && item != ITEM_HDR)
 		return LU_SKIP;
-	fetched_msg(s);
+	if (item == ITEM_MSG)
+		fetched_msg(s);
 	return LU_FETCH;
 }
 
@@ -1339,7 +1364,7 @@ static void client_fragment(struct imap *s, struct mt_app_env *env, const struct
 			return;
 		d->resync = 0;
 	}
-	if (!s->greeted)
+	if (!s->greeted && mt_app_server_seen(env))
 		mt_app_anomaly(env, MT_CTR_anomaly_imap_command_before_greeting, MT_DIR_C2S,
 			       v.p, s->sasl_active ? 0 : safe_evidence(v));
 	if (s->sasl_active) {

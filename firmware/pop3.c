@@ -393,7 +393,7 @@ static void client_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 	uint8_t cmd = CMD_OTHER;
 	bool known = false;
 
-	if (!s->greeted)
+	if (!s->greeted && mt_app_server_seen(env))
 		mt_app_anomaly(env, MT_CTR_anomaly_pop3_command_before_greeting,
 			       MT_DIR_C2S, line.p, line.len);
 	if (s->sasl_active) {

@@ -79,6 +79,7 @@ static int app_fuzz_run(enum mt_app app, uint16_t port, const uint8_t *data,
 	flow.key.ip_ver = 4;
 	flow.client_is_a = 1;
 	flow.stream = MT_FLOW_NIL;
+	flow.pkts[MT_DIR_TOCLIENT] = size & 1; /* one-sided half of the time */
 	if (!mt_app_force(&apps, &flow, app, now))
 		abort();
 	while (i < size) {

@@ -73,6 +73,8 @@ static void at_open_cfg(enum mt_app app, uint16_t port, void (*tweak)(struct mt_
 	at.flow.client_is_a = 1;
 	at.flow.flow_id = 4242;
 	at.flow.stream = MT_FLOW_NIL;
+	at.flow.pkts[MT_DIR_TOSERVER] = 1; /* the handshake was captured */
+	at.flow.pkts[MT_DIR_TOCLIENT] = 1;
 	at.now = 1714557600000000000ull; /* 2024-05-01T10:00:00Z */
 	at.flow.start_ns = at.now;
 	assert_true(mt_app_force(&at.apps, &at.flow, app, at.now));

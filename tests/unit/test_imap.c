@@ -643,6 +643,26 @@ static void test_gap_inside_fetch_literal(void **state)
 	at_free();
 }
 
+/* Header-only sections are bytes fetched but not messages: a client that
+ * syncs subjects is not downloading the mailbox. */
+static void test_header_only_fetch(void **state)
+{
+	const char *out;
+
+	(void)state;
+	at_open(MT_APP_IMAP, 143);
+	at_s2c("* OK ready\r\n");
+	at_c2s("a1 FETCH 1:4 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] RFC822.HEADER)\r\n");
+	at_s2c("* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {5}\r\nS: x\n RFC822.HEADER {2}\r\nhh)\r\n");
+	at_s2c("* 2 FETCH (BODY[1.MIME] {3}\r\nmmm)\r\n");
+	at_s2c("* 3 FETCH (BODY[2.TEXT] {4}\r\ntttt)\r\n");
+	at_s2c("* 4 FETCH (BODY[TEXT] \"qq\")\r\na1 OK\r\n");
+	out = at_close();
+	/* 5 + 2 + 3 header bytes; 4 + 2 content bytes in two messages. */
+	assert_non_null(strstr(out, "\"fetch_commands\":1,\"messages_fetched\":2,\"bytes_fetched\":16}"));
+	at_free();
+}
+
 /* A hole outside a literal: resynchronise on a line that looks like IMAP,
  * and do not blame completions on commands lost in the hole. */
 static void test_gap_resynchronises(void **state)
@@ -772,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_anomalies),
 		cmocka_unit_test(test_too_many_pending),
 		cmocka_unit_test(test_gap_inside_fetch_literal),
+		cmocka_unit_test(test_header_only_fetch),
 		cmocka_unit_test(test_gap_resynchronises),
 		cmocka_unit_test(test_long_line_keeps_literal),
 		cmocka_unit_test(test_compress),

@@ -212,6 +212,19 @@ static void test_anomalies(void **state)
 	at_free();
 }
 
+/* Only the client's half on the tap: no greeting will ever be seen, so
+ * its commands are not "before the greeting". */
+static void test_one_sided_no_greeting_anomaly(void **state)
+{
+	(void)state;
+	at_open(MT_APP_POP3, 110);
+	at.flow.pkts[MT_DIR_TOCLIENT] = 0;
+	at_c2s("USER alice\r\nPASS x\r\n");
+	at_close();
+	assert_int_equal(at.ctr.v[MT_CTR_anomaly_pop3_command_before_greeting], 0);
+	at_free();
+}
+
 static void test_gap_resynchronises(void **state)
 {
 	const char *out;
@@ -242,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_pipelined_and_split_terminator),
 		cmocka_unit_test(test_stls_switches_to_tls),
 		cmocka_unit_test(test_anomalies),
+		cmocka_unit_test(test_one_sided_no_greeting_anomaly),
 		cmocka_unit_test(test_gap_resynchronises),
 	};
 
