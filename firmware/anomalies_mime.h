@@ -11,6 +11,7 @@
 	C(244, anomaly, mime_bad_base64, "invalid characters in base64 content")   \
 	C(245, anomaly, mime_missing_boundary, "multipart without a usable boundary") \
 	C(246, anomaly, mime_line_too_long, "body line over 998 bytes")             \
-	C(247, anomaly, mime_bad_encoded_word, "malformed RFC 2047 encoded word")
+	C(247, anomaly, mime_bad_encoded_word, "malformed RFC 2047 encoded word")   \
+	C(248, anomaly, mime_store_full, "header values, addresses or file entries beyond the per-message store (dropped)")
 
 #endif

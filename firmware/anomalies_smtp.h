@@ -16,6 +16,9 @@
 	C(209, anomaly, smtp_too_many_recipients, "recipients beyond the per-transaction cap (counted, not stored)") \
 	C(210, anomaly, smtp_bad_base64, "AUTH exchange that is not valid base64") \
 	C(211, anomaly, smtp_bdat_bad_size, "BDAT without a valid chunk size") \
-	C(212, anomaly, smtp_too_many_commands_pipelined, "pipelined commands beyond the pending-reply cap")
+	C(212, anomaly, smtp_too_many_commands_pipelined, "pipelined commands beyond the pending-reply cap") \
+	C(213, anomaly, smtp_data_smuggling, "end-of-data look-alike with a bare LF or CR in message data, or a server ending the data elsewhere (SMTP smuggling, CVE-2023-51764/51765/51766)") \
+	C(214, anomaly, smtp_capabilities_truncated, "EHLO reply with more capability lines than are kept (32, 64 bytes each)") \
+	C(215, anomaly, smtp_bdat_without_chunking, "BDAT after an EHLO reply that did not offer CHUNKING")
 
 #endif

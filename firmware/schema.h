@@ -114,7 +114,8 @@
 	F(file, filename, STR, MT, 170, "filename", 0)                         \
 	F(file, content_type, STR, MT, 171, "content_type", OMIT_ZERO)         \
 	F(file, size, U64, MT, 172, "size", 0)                                 \
-	F(file, sha256, HEX, MT, 173, "sha256", OMIT_ZERO)
+	F(file, sha256, HEX, MT, 173, "sha256", OMIT_ZERO)                     \
+	F(file, incomplete, BOOL, MT, 174, "incomplete", OMIT_ZERO)
 
 /* One per IMAP session. */
 #define MT_FIELDS_imap(F)                                                      \

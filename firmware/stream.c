@@ -251,11 +251,35 @@ static void segment_data(struct mt_reasm *r, struct mt_stream_dir *d,
 	deliver(r, d, owner, dir, data, len);
 }
 
+/*
+ * The peer acknowledged bytes we never saw: when later bytes wait in the
+ * queue, or a fragment showed data was sent there, the capture lost them;
+ * stop waiting. Done before this segment's own payload is delivered, so
+ * an analyzer learns of the hole in the request before it sees the reply.
+ * (With nothing queued and no fragment seen, the bytes may only be late in
+ * the capture, so the hole is left to the queue cap or the flow's end.)
+ */
+static void ack_gap(struct mt_reasm *r, struct mt_stream *s, void *owner, int dir,
+		    const struct mt_pkt *pkt)
+{
+	struct mt_stream_dir *o = &s->d[!(dir & 1)];
+	uint32_t upto = pkt->ack;
+
+	if (!(pkt->tcp_flags & MT_TCP_ACK) || !o->started || o->closed ||
+	    !mt_seq_lt(o->next_seq, pkt->ack) || (o->ooo_head == NIL && !o->hole_known))
+		return;
+	if (o->ooo_head != NIL && mt_seq_lt(r->chunks[o->ooo_head].seq, upto))
+		upto = r->chunks[o->ooo_head].seq;
+	o->hole_known = 0;
+	declare_gap(r, o, owner, !(dir & 1), upto);
+	drain(r, o, owner, !(dir & 1));
+	maybe_close(r, o, owner, !(dir & 1));
+}
+
 void mt_stream_segment(struct mt_reasm *r, struct mt_stream *s, void *owner,
 		       int dir, const struct mt_pkt *pkt)
 {
 	struct mt_stream_dir *d = &s->d[dir & 1];
-	struct mt_stream_dir *o = &s->d[!(dir & 1)];
 	uint8_t fl = pkt->tcp_flags;
 	uint32_t seq = pkt->seq;
 	uint32_t len = pkt->payload_len;
@@ -275,15 +299,18 @@ void mt_stream_segment(struct mt_reasm *r, struct mt_stream *s, void *owner,
 		mt_stream_finish(r, s, owner);
 		return;
 	}
+	ack_gap(r, s, owner, dir, pkt);
 	if (d->closed)
 		return;
 	if (!d->started) {
 		if (len == 0 && !(fl & MT_TCP_FIN))
-			goto ack;
+			return;
 		/* Picked up mid-stream: the first segment seen starts it. */
 		d->started = 1;
 		d->next_seq = seq;
 	}
+	if (pkt->frag == MT_FRAG_FIRST && seq == d->next_seq)
+		d->hole_known = 1;
 	if (len) {
 		MT_CTR_INC(r->ctr, stream_segments);
 		segment_data(r, d, owner, dir, seq, pkt->payload, len);
@@ -302,18 +329,6 @@ void mt_stream_segment(struct mt_reasm *r, struct mt_stream *s, void *owner,
 		d->fin_seq = seq + len;
 	}
 	maybe_close(r, d, owner, dir);
-ack:
-	/* The peer acknowledged bytes we never saw while later ones wait in
-	 * the queue: the capture lost them, stop waiting. */
-	if ((fl & MT_TCP_ACK) && o->started && !o->closed &&
-	    o->ooo_head != NIL && mt_seq_lt(o->next_seq, pkt->ack)) {
-		uint32_t head = r->chunks[o->ooo_head].seq;
-
-		declare_gap(r, o, owner, !(dir & 1),
-			    mt_seq_lt(pkt->ack, head) ? pkt->ack : head);
-		drain(r, o, owner, !(dir & 1));
-		maybe_close(r, o, owner, !(dir & 1));
-	}
 }
 
 void mt_stream_finish(struct mt_reasm *r, struct mt_stream *s, void *owner)

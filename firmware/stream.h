@@ -37,7 +37,8 @@ struct mt_stream_dir {
 	uint8_t started;
 	uint8_t fin_seen;
 	uint8_t closed;
-	uint8_t pad[3];
+	uint8_t hole_known;   /* a fragment was seen at next_seq: data we lost */
+	uint8_t pad[2];
 	uint64_t delivered;   /* bytes handed to the owner */
 };
 
