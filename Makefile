@@ -108,9 +108,10 @@ $(BUILD)/asan/%: tests/unit/%.c $(ASAN_COLL_LIB_DEP) $(BUILD)/asan/libmailtap.a 
 		$(BUILD)/asan/obj/drivers/pcap_file.o $(ASAN_COLL_LIB_DEP) $(BUILD)/asan/libmailtap.a \
 		-lcmocka -lsqlite3 $(LIBS)
 
-$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
+$(BUILD)/tools/%: tests/tools/%.c $(COLL_LIB_DEP) $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a $(LIBS)
+	$(CC) $(BASE) $(CFLAGS) -Icollector -o $@ $< $(BUILD)/obj/drivers/pcap_file.o \
+		$(COLL_LIB_DEP) $(BUILD)/libmailtap.a -lsqlite3 $(LIBS)
 
 unit: $(UNIT_BINS) $(ASAN_BINS)
 
@@ -126,8 +127,11 @@ demo: deps-demo
 $(BUILD)/bench: tests/bench/bench.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/pcap_file.o
 	$(CC) $(BASE) $(CFLAGS) -O3 -o $@ $< $(BUILD)/obj/drivers/pcap_file.o $(BUILD)/libmailtap.a $(LIBS)
 
+$(BUILD)/bench_smtp: tests/bench/bench_smtp.c $(BUILD)/libmailtap.a
+	$(CC) $(BASE) $(CFLAGS) -O3 -o $@ $< $(BUILD)/libmailtap.a $(LIBS)
+
 bench: deps-bench
-	@$(MAKE) --no-print-directory $(BUILD)/bench $(PROGS)
+	@$(MAKE) --no-print-directory $(BUILD)/bench $(BUILD)/bench_smtp $(PROGS) $(TOOL_BINS)
 	@sh tests/bench/run.sh $(BUILD)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FW_SRCS) $(FW_HDRS) $(COLL_LIB_SRCS)

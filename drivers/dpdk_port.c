@@ -32,6 +32,7 @@
 #include <rte_spinlock.h>
 #include <rte_telemetry.h>
 
+#include "../firmware/export.h"
 #include "../firmware/worker.h"
 
 #define EAL_MAX_ARGS 128
@@ -530,6 +531,7 @@ static void sum_counters(const struct run *rt, struct mt_counters *sum,
 		sum->v[MT_CTR_capture_nic_errors] += st.ierrors;
 		sum->v[MT_CTR_capture_nombuf] += st.rx_nombuf;
 	}
+	mt_output_counters(rt->out, sum);
 }
 
 static void emit_stats(struct run *rt, struct mt_counters *sum)
@@ -671,6 +673,21 @@ static void teardown(struct run *rt)
 		rte_mempool_free(rt->pools[p]);
 }
 
+/* The export thread (started before the EAL, so free to run anywhere)
+ * stays off the cores the workers busy-poll. */
+static void export_off_workers(struct run *rt)
+{
+	cpu_set_t busy;
+
+	CPU_ZERO(&busy);
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		rte_cpuset_t s = rte_lcore_cpuset(rt->lc[i]->lcore);
+
+		CPU_OR(&busy, &busy, &s);
+	}
+	mt_export_avoid_cpus(rt->out->export, &busy);
+}
+
 /* The control plane loop of the main lcore, until quit or idle input. */
 static void main_loop(struct run *rt)
 {
@@ -762,6 +779,8 @@ int mt_dpdk_run(const struct mt_config *cfg, const char *prog,
 				goto out_ports;
 			lcore = rte_get_next_lcore(lcore, 1, 0);
 		}
+	if (out->export)
+		export_off_workers(rt);
 	rte_spinlock_lock(&tel_lock);
 	tel_run = rt;
 	rte_spinlock_unlock(&tel_lock);

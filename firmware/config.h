@@ -16,6 +16,15 @@
 #define MT_CONFIG_STR 1024
 #define MT_CONFIG_MAX_ERRORS 64
 
+/* Allow-lists of one detector (or of all, [detect] allow_*): sources and
+ * servers as addresses or CIDR prefixes, users as names; space or comma
+ * separated, checked when detection starts (mt_detect_create). */
+struct mt_config_allow {
+	char sources[MT_CONFIG_STR];
+	char users[MT_CONFIG_STR];
+	char servers[MT_CONFIG_STR];
+};
+
 struct mt_config {
 	struct {
 		uint32_t capacity;
@@ -63,6 +72,88 @@ struct mt_config {
 		char json[MT_CONFIG_STR];
 		uint64_t stats_interval_ns;
 	} output;
+	/* Record export to the collector (export.c, spool.c, identity.c);
+	 * on when `collector` is set. */
+	struct {
+		char collector[MT_CONFIG_STR];   /* host[:port] */
+		char server_name[MT_CONFIG_STR];
+		bool tls;
+		bool ack;
+		char ca[MT_CONFIG_STR];
+		char cert[MT_CONFIG_STR];
+		char key[MT_CONFIG_STR];
+		uint32_t domain_id;
+		uint32_t message_size;
+		uint64_t flush_interval_ns;
+		uint64_t ring_size;
+		char spool_dir[MT_CONFIG_STR];
+		uint64_t spool_max;
+		uint64_t spool_segment;
+		uint64_t reconnect_min_ns;
+		uint64_t reconnect_max_ns;
+		uint64_t handshake_timeout_ns;
+		uint64_t drain_timeout_ns;
+		char identity[MT_CONFIG_STR];
+		char identity_key[MT_CONFIG_STR];
+	} export;
+	/* Detection on the main thread (detect.c, docs/detection.md). */
+	struct {
+		bool enable;
+		uint64_t update_interval_ns;
+		uint64_t compromise_window_ns;
+		struct mt_config_allow allow;
+		bool bruteforce_enable;
+		uint32_t bruteforce_failures;
+		uint64_t bruteforce_window_ns;
+		uint32_t bruteforce_prefix4;
+		uint32_t bruteforce_prefix6;
+		struct mt_config_allow bruteforce_allow;
+		bool spraying_enable;
+		uint32_t spraying_users;
+		uint64_t spraying_window_ns;
+		struct mt_config_allow spraying_allow;
+		bool stuffing_enable;
+		uint32_t stuffing_sources;
+		uint64_t stuffing_window_ns;
+		struct mt_config_allow stuffing_allow;
+		bool cleartext_enable;
+		bool cleartext_failures;
+		uint64_t cleartext_window_ns;
+		struct mt_config_allow cleartext_allow;
+		bool starttls_enable;
+		uint64_t starttls_memory_ns;
+		uint64_t starttls_window_ns;
+		struct mt_config_allow starttls_allow;
+		bool exfil_enable;
+		uint32_t exfil_messages;
+		uint64_t exfil_bytes;
+		uint64_t exfil_window_ns;
+		uint32_t exfil_mailbox_percent;
+		uint32_t exfil_mailbox_min;
+		uint32_t exfil_deletions;
+		struct mt_config_allow exfil_allow;
+		bool exploit_enable;
+		uint64_t exploit_window_ns;
+		struct mt_config_allow exploit_allow;
+		bool relay_enable;
+		uint32_t relay_recipients;
+		uint32_t relay_senders;
+		uint64_t relay_window_ns;
+		struct mt_config_allow relay_allow;
+		bool scan_enable;
+		uint32_t scan_targets;
+		uint64_t scan_window_ns;
+		char scan_ports[MT_CONFIG_STR];
+		struct mt_config_allow scan_allow;
+		uint32_t auth_sources_max;
+		uint32_t auth_prefixes_max;
+		uint32_t auth_users_max;
+		uint32_t exfil_users_max;
+		uint32_t relay_keys_max;
+		uint32_t scan_sources_max;
+		uint32_t servers_max;
+		uint32_t events_max;
+	} detect;
 };
 
 struct mt_config_errors {

@@ -96,7 +96,57 @@
 	C(86, app, detection_failed, "flows on a mail port whose protocol was not recognised") \
 	C(87, app, detected_other_port, "mail protocols recognised on a port not in the lists") \
 	C(88, app, starttls_switches, "sessions handed from a mail analyzer to TLS after STARTTLS") \
-	C(89, app, anomaly_records, "anomaly records written (one per flow and kind)")
+	C(89, app, anomaly_records, "anomaly records written (one per flow and kind)") \
+	C(400, export, records_queued, "records handed to the export thread")     \
+	C(401, export, ring_drops_high, "alert/auth records dropped: export ring full") \
+	C(402, export, ring_drops_normal, "smtp/imap/pop3/tls/anomaly records dropped: export ring full") \
+	C(403, export, ring_drops_low, "flow/stats records dropped: export ring full") \
+	C(404, export, encode_errors, "records that fit no IPFIX message (dropped)") \
+	C(405, export, messages_spooled, "IPFIX messages written to the spool")   \
+	C(406, export, records_spooled, "records in those messages")              \
+	C(407, export, spool_write_errors, "messages lost because the spool could not be written") \
+	C(408, export, spool_bytes, "bytes in the spool now (gauge)")             \
+	C(409, export, spool_files, "files in the spool now (gauge)")             \
+	C(410, export, spool_dropped_low, "flow/stats records dropped: spool full") \
+	C(411, export, spool_dropped_normal, "smtp/imap/pop3/tls/anomaly records dropped: spool full") \
+	C(412, export, spool_dropped_high, "alert/auth records dropped: spool full") \
+	C(413, export, spool_truncated, "torn spool file tails cut off at start-up") \
+	C(414, export, messages_sent, "messages written to the collector (replays included)") \
+	C(415, export, records_sent, "records in those messages")                 \
+	C(416, export, records_acked, "records acknowledged by the collector (or written, with ack = no)") \
+	C(417, export, bytes_sent, "IPFIX bytes written to the collector")        \
+	C(418, export, connects, "connections established (handshake done)")      \
+	C(419, export, reconnects, "connection attempts after a failure or a lost connection") \
+	C(420, export, connect_failures, "TCP connections refused, unreachable or timed out") \
+	C(421, export, tls_failures, "TLS handshakes failed (certificate, name, version, timeout)") \
+	C(422, export, disconnects, "established connections lost (reset, closed, protocol error)") \
+	C(423, export, acks, "acknowledgement frames received")                  \
+	C(424, export, ack_errors, "acknowledgements malformed (connection dropped) or never-sent numbers") \
+	C(425, export, seq_resyncs, "sequence counter moved forward to the collector's first acknowledgement") \
+	C(450, detect, records, "records examined by detection")                 \
+	C(451, detect, alerts, "alert records written (first alerts and updates)") \
+	C(452, detect, updates, "of those, updates of an alert already written (update > 0)") \
+	C(453, detect, alerts_bruteforce, "brute-force alerts (and their updates)") \
+	C(454, detect, alerts_spraying, "password-spraying alerts")              \
+	C(455, detect, alerts_stuffing, "credential-stuffing alerts")            \
+	C(456, detect, alerts_compromise, "login success after an attack (likely compromise)") \
+	C(457, detect, alerts_cleartext, "cleartext-credential alerts")          \
+	C(458, detect, alerts_starttls, "STARTTLS stripping and downgrade alerts") \
+	C(459, detect, alerts_exfiltration, "mass download, whole-mailbox and mass-deletion alerts") \
+	C(460, detect, alerts_exploit, "exploit-string and protocol-abuse alerts") \
+	C(461, detect, alerts_relay, "relay-abuse and spam-burst alerts")        \
+	C(462, detect, alerts_scan, "mail-port scan alerts")                     \
+	C(463, detect, allowlisted, "events a detector skipped because an allow-list matched") \
+	C(464, detect, alerts_dropped, "alerts lost: more raised by one record than the queue holds") \
+	C(465, detect, names_truncated, "user names longer than the key cap (compared on their first bytes)") \
+	C(466, detect, evictions_auth_sources, "live source entries evicted (brute force, spraying): table full") \
+	C(467, detect, evictions_auth_prefixes, "live prefix entries evicted (brute force): table full") \
+	C(468, detect, evictions_auth_users, "live user entries evicted (stuffing): table full") \
+	C(469, detect, evictions_exfil_users, "live user entries evicted (exfiltration): table full") \
+	C(470, detect, evictions_relay_keys, "live user or source entries evicted (relay): table full") \
+	C(471, detect, evictions_scan_sources, "live source entries evicted (scan): table full") \
+	C(472, detect, evictions_servers, "servers forgotten (STARTTLS memory): table full") \
+	C(473, detect, evictions_events, "live one-off alert keys evicted: table full")
 
 /*
  * Protocol anomalies are counters too (group "anomaly"), one list per

@@ -12,6 +12,8 @@
 #include "../drivers/dpdk_port.h"
 #include "../drivers/pcap_file.h"
 #include "config.h"
+#include "export.h"
+#include "identity.h"
 #include "output.h"
 #include "version.h"
 #include "worker.h"
@@ -75,6 +77,17 @@ static void print_summary(const struct mt_counters *c, const struct mt_output *o
 			(unsigned long long)o->write_errors);
 }
 
+/* A stats record: the worker's counters and the exporter's. */
+static void stats_record(struct mt_worker *w, struct mt_output *out, uint64_t ts,
+			 uint64_t uptime_s)
+{
+	struct mt_counters sum = w->ctr;
+
+	mt_output_counters(out, &sum);
+	mt_worker_stats_record(&w->rec, &sum, ts, uptime_s);
+	mt_output_record(out, &w->rec);
+}
+
 static int run_read(const char *path, const struct mt_config *cfg,
 		    struct mt_output *out, struct mt_counters *total)
 {
@@ -116,11 +129,7 @@ static int run_read(const char *path, const struct mt_config *cfg,
 		}
 		mt_worker_packet(w, (enum mt_link)link, data, caplen, wirelen, ts);
 		if (cfg->output.stats_interval_ns && ts >= next_stats) {
-			struct mt_rec *r = &w->rec;
-
-			mt_worker_stats_record(r, &w->ctr, ts,
-					       (ts - first_ts) / MT_NS_PER_SEC);
-			mt_output_record(out, r);
+			stats_record(w, out, ts, (ts - first_ts) / MT_NS_PER_SEC);
 			next_stats += cfg->output.stats_interval_ns;
 			if (next_stats <= ts)
 				next_stats = ts + cfg->output.stats_interval_ns;
@@ -130,9 +139,8 @@ static int run_read(const char *path, const struct mt_config *cfg,
 		fprintf(stderr, "mailtapd: %s: %s (flows so far are still reported)\n",
 			path, err);
 	mt_worker_flush(w);
-	mt_worker_stats_record(&w->rec, &w->ctr, w->now_ns,
-			       first_ts ? (w->now_ns - first_ts) / MT_NS_PER_SEC : 0);
-	mt_output_record(out, &w->rec);
+	stats_record(w, out, w->now_ns,
+		     first_ts ? (w->now_ns - first_ts) / MT_NS_PER_SEC : 0);
 	*total = w->ctr;
 	mt_worker_fini(w);
 	free(w);
@@ -160,6 +168,8 @@ int main(int argc, char **argv)
 	struct mt_config_errors cerr = { 0 };
 	struct mt_output out;
 	struct mt_counters total;
+	struct mt_identity ident;
+	struct mt_export *exporter = NULL;
 	char err[256];
 	int opt, rc;
 
@@ -210,6 +220,11 @@ int main(int argc, char **argv)
 			cerr.count == 1 ? "" : "s");
 		return 1;
 	}
+	if (mt_export_check_config(&cfg, conf_path ? conf_path : "defaults", err,
+				   sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	if (check) {
 		if (!conf_path) {
 			fprintf(stderr, "mailtapd: --check-config needs -c CONFIG\n");
@@ -228,10 +243,32 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mailtapd: cannot write JSON: %s\n", err);
 		return 1;
 	}
-	if (ipfix_path && mt_output_open_ipfix(&out, ipfix_path, 1, 16000, err,
+	if (ipfix_path && mt_output_open_ipfix(&out, ipfix_path, cfg.export.domain_id,
+					       cfg.export.message_size, err,
 					       sizeof(err)) != 0) {
 		fprintf(stderr, "mailtapd: cannot write IPFIX: %s\n", err);
 		return 1;
+	}
+	if (mt_output_detect(&out, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mailtapd: %s%s%s\n", conf_path ? conf_path : "",
+			conf_path ? ": " : "", err);
+		return 1;
+	}
+	if (mt_identity_init(&ident, cfg.export.identity, cfg.export.identity_key, err,
+			     sizeof(err)) != 0) {
+		fprintf(stderr, "mailtapd: %s\n", err);
+		return 1;
+	}
+	if (ident.mode != MT_IDENTITY_CLEAR && mt_output_set_identity(&out, &ident) != 0) {
+		fprintf(stderr, "mailtapd: out of memory\n");
+		return 1;
+	}
+	if (cfg.export.collector[0]) {
+		if (mt_export_start(&exporter, &cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "mailtapd: %s\n", err);
+			return 1;
+		}
+		out.export = exporter;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -240,10 +277,18 @@ int main(int argc, char **argv)
 		rc = run_read(read_path, &cfg, &out, &total);
 	else
 		rc = mt_dpdk_run(&cfg, argv[0], &out, &total, &quit) ? 1 : 0;
+	if (exporter) {
+		/* Whatever is not acknowledged in time stays spooled: not an
+		 * error, the next start sends it. */
+		mt_export_stop(exporter);
+		mt_export_read_counters(exporter, &total);
+	}
 	if (mt_output_close(&out) != 0) {
 		fprintf(stderr, "mailtapd: error writing JSON output\n");
 		rc = 1;
 	}
+	mt_export_free(exporter);
+	mt_identity_free(&ident);
 	if (!quiet)
 		print_summary(&total, &out);
 	return rc;

@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "detect.h"
+#include "export.h"
+#include "identity.h"
 #include "json.h"
 
 int mt_output_open(struct mt_output *o, const char *path, char *err,
@@ -71,8 +74,37 @@ int mt_output_open_ipfix(struct mt_output *o, const char *path, uint32_t domain,
 	return 0;
 }
 
-void mt_output_record(struct mt_output *o, const struct mt_rec *r)
+int mt_output_set_identity(struct mt_output *o, struct mt_identity *id)
 {
+	if (!o->idrec)
+		o->idrec = malloc(sizeof(*o->idrec));
+	if (!o->idrec)
+		return -ENOMEM;
+	o->identity = id;
+	return 0;
+}
+
+void mt_output_counters(const struct mt_output *o, struct mt_counters *sum)
+{
+	if (o->export)
+		mt_export_read_counters(o->export, sum);
+	if (o->detect)
+		mt_detect_counters_into(o->detect, sum);
+}
+
+/* Writes one record to every sink. Transforms of what leaves the
+ * appliance belong here, after detection has seen the record as it was. */
+static void write_record(struct mt_output *o, const struct mt_rec *r)
+{
+	/* User names first, for every sink alike; only records that name a
+	 * user are copied. */
+	if (o->identity && mt_identity_applies(o->identity, r)) {
+		memcpy(o->idrec, r, mt_rec_size(r));
+		mt_identity_apply(o->identity, o->idrec);
+		r = o->idrec;
+	}
+	if (o->export)
+		mt_export_push(o->export, r);
 	if (r->type < MT_REC__COUNT)
 		o->by_type[r->type]++;
 	if (r->type == MT_REC_flow && r->b.flow.app_proto < MT_APP__COUNT)
@@ -95,6 +127,32 @@ void mt_output_record(struct mt_output *o, const struct mt_rec *r)
 		o->write_errors++;
 }
 
+static void write_alert(void *ctx, const struct mt_rec *r)
+{
+	write_record(ctx, r);
+}
+
+int mt_output_detect(struct mt_output *o, const struct mt_config *cfg, char *err,
+		     size_t errlen)
+{
+	o->detect = mt_detect_create(cfg, write_alert, o, err, errlen);
+	return o->detect || !err[0] ? 0 : -1;
+}
+
+void mt_output_record(struct mt_output *o, const struct mt_rec *r)
+{
+	/* Detection first, on the record as the analyzer wrote it (real user
+	 * names). Its alerts then take the same way out as every record,
+	 * write_record(), and never come back into detection. */
+	if (o->detect) {
+		mt_detect_record(o->detect, r);
+		r = mt_detect_stats(o->detect, r);
+	}
+	write_record(o, r);
+	if (o->detect)
+		mt_detect_flush(o->detect);
+}
+
 int mt_output_close(struct mt_output *o)
 {
 	int rc = 0;
@@ -113,6 +171,11 @@ int mt_output_close(struct mt_output *o)
 		o->ipfix = NULL;
 	}
 	mt_buf_free(&o->buf);
+	free(o->idrec);
+	o->idrec = NULL;
+	o->identity = NULL;
+	mt_detect_destroy(o->detect);
+	o->detect = NULL;
 	o->json = NULL;
 	return rc;
 }

@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.flow.capacity = 8;
 		cfg.stream.ooo_max_bytes = 4096;
 		cfg.stream.ooo_pool_bytes = 16 * sizeof(struct mt_stream_chunk);
+		cfg.analyzers.max_sessions = 4;
 		ready = 1;
 	}
 	if (mt_worker_init(&w, &cfg, 0, emit, NULL) != 0)

