@@ -130,15 +130,31 @@ $(BUILD)/bench: tests/bench/bench.c $(BUILD)/libmailtap.a $(BUILD)/obj/drivers/p
 $(BUILD)/bench_smtp: tests/bench/bench_smtp.c $(BUILD)/libmailtap.a
 	$(CC) $(BASE) $(CFLAGS) -O3 -o $@ $< $(BUILD)/libmailtap.a $(LIBS)
 
+$(BUILD)/bench_rxonly: tests/bench/rxonly.c
+	$(CC) $(BASE) $(CFLAGS) $(DPDK_CFLAGS) -Wno-strict-prototypes -o $@ $< $(DPDK_LIBS)
+
 bench: deps-bench
-	@$(MAKE) --no-print-directory $(BUILD)/bench $(BUILD)/bench_smtp $(PROGS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory $(BUILD)/bench $(BUILD)/bench_smtp $(BUILD)/bench_rxonly \
+		$(PROGS) $(TOOL_BINS)
 	@sh tests/bench/run.sh $(BUILD)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FW_SRCS) $(FW_HDRS) $(COLL_LIB_SRCS)
+# Fuzz targets share one instrumented library: every source compiled once.
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ifirmware -Icollector -Itests/fuzz -g -O1 \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS := $(FW_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(COLL_LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/obj/%.o: %.c $(FW_HDRS) $(wildcard collector/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ifirmware -Icollector -g -O1 \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Itests/fuzz -o $@ $< $(FW_SRCS) $(COLL_LIB_SRCS) -lsqlite3 -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libfuzzlib.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libfuzzlib.a $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libfuzzlib.a \
+		-lsqlite3 -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 
 fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)

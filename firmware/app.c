@@ -54,9 +54,13 @@ int mt_app_config_init(struct mt_app_config *cfg, const char *smtp_ports,
 	for (int i = 0; i < 4; i++) {
 		if (!mt_config_parse_ports(lists[i], map, err, errlen))
 			return -EINVAL;
-		for (uint32_t port = 1; port < 65536; port++)
-			if (map[port >> 3] & (1u << (port & 7)))
-				cfg->port_app[port] = apps[i];
+		for (uint32_t byte = 0; byte < sizeof(map); byte++) {
+			if (!map[byte])
+				continue; /* eight ports at a time */
+			for (uint32_t bit = 0; bit < 8; bit++)
+				if (map[byte] & (1u << bit))
+					cfg->port_app[byte * 8 + bit] = apps[i];
+		}
 	}
 	return 0;
 }
@@ -108,7 +112,8 @@ static struct mt_app_session *slot_alloc(struct mt_apps *a)
 		return NULL;
 	s = (struct mt_app_session *)(a->slots + (size_t)idx * a->slot_size);
 	a->free_head = s->next_free;
-	memset(s, 0, a->slot_size);
+	/* The header only: each analyzer's state is cleared when it starts. */
+	memset(s, 0, sizeof(*s));
 	s->next_free = idx; /* remembered for the free */
 	s->first_dir = -1;
 	return s;
@@ -251,6 +256,14 @@ static void bump_detected(struct mt_counters *c, uint8_t app)
 static void feed(struct mt_apps *a, struct mt_flow *f, struct mt_app_session *s,
 		 int dir, const uint8_t *p, size_t n, uint64_t now);
 
+static void clear_state(struct mt_apps *a, struct mt_app_session *s, uint8_t app)
+{
+	const struct mt_analyzer *an = analyzers[app];
+	uint32_t n = an->state_clear ? an->state_clear(a->cfg) : an->state_size(a->cfg);
+
+	memset(state_of(s), 0, MT_MIN(n, a->slot_size - (uint32_t)STATE_OFF));
+}
+
 static void start_analyzer(struct mt_apps *a, struct mt_flow *f,
 			   struct mt_app_session *s, uint8_t app, uint64_t now)
 {
@@ -264,6 +277,7 @@ static void start_analyzer(struct mt_apps *a, struct mt_flow *f,
 	bump_detected(a->ctr, app);
 	memcpy(buf, s->detect, sizeof(buf));
 	make_env(a, f, s, now, &env);
+	clear_state(a, s, app);
 	analyzers[app]->open(state_of(s), &env, false);
 	/* Replay what recognition held, the direction that spoke first first. */
 	if (len[first])
@@ -341,7 +355,7 @@ static void feed(struct mt_apps *a, struct mt_flow *f, struct mt_app_session *s,
 
 			s->switch_to = 0;
 			an->close(state_of(s), &env);
-			memset(state_of(s), 0, a->slot_size - STATE_OFF);
+			clear_state(a, s, to);
 			s->app = to;
 			s->after_starttls = 1;
 			MT_CTR_INC(a->ctr, app_starttls_switches);

@@ -58,6 +58,10 @@ struct mt_analyzer {
 	/* Bytes of per-session state, which may depend on configured caps
 	 * (line buffers live after the analyzer's struct). */
 	uint32_t (*state_size)(const struct mt_app_config *cfg);
+	/* Leading bytes of that state zeroed before open() (NULL: all of it).
+	 * Buffers the analyzer tracks by length need not be: zeroing a 20 KiB
+	 * slot for every short session cost more than parsing it. */
+	uint32_t (*state_clear)(const struct mt_app_config *cfg);
 	/* Session starts; `st` is zeroed. `after_starttls` for TLS. */
 	void (*open)(void *st, struct mt_app_env *env, bool after_starttls);
 	/*

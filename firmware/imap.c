@@ -190,6 +190,13 @@ static uint32_t imap_state_size(const struct mt_app_config *cfg)
 	return (uint32_t)sizeof(struct imap) + 2 * cfg->imap_line_max;
 }
 
+/* The line and message buffers are tracked by length: not cleared. */
+static uint32_t imap_state_clear(const struct mt_app_config *cfg)
+{
+	(void)cfg;
+	return (uint32_t)sizeof(struct imap);
+}
+
 static void imap_open(void *st, struct mt_app_env *env, bool after_starttls)
 {
 	struct imap *s = st;
@@ -1763,6 +1770,7 @@ static void imap_close(void *st, struct mt_app_env *env)
 const struct mt_analyzer mt_imap_analyzer = {
 	.app = MT_APP_IMAP,
 	.state_size = imap_state_size,
+	.state_clear = imap_state_clear,
 	.open = imap_open,
 	.data = imap_data,
 	.gap = imap_gap,

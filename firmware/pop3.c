@@ -82,6 +82,13 @@ static uint32_t pop3_state_size(const struct mt_app_config *cfg)
 	return (uint32_t)sizeof(struct pop3) + 2 * cfg->pop3_line_max;
 }
 
+/* The line and message buffers are tracked by length: not cleared. */
+static uint32_t pop3_state_clear(const struct mt_app_config *cfg)
+{
+	(void)cfg;
+	return (uint32_t)sizeof(struct pop3);
+}
+
 static void pop3_open(void *st, struct mt_app_env *env, bool after_starttls)
 {
 	struct pop3 *s = st;
@@ -532,6 +539,7 @@ static void pop3_close(void *st, struct mt_app_env *env)
 const struct mt_analyzer mt_pop3_analyzer = {
 	.app = MT_APP_POP3,
 	.state_size = pop3_state_size,
+	.state_clear = pop3_state_clear,
 	.open = pop3_open,
 	.data = pop3_data,
 	.gap = pop3_gap,

@@ -54,6 +54,7 @@ const struct mt_rtype_desc mt_stypes[MT_SUB__COUNT] = {
 #define MT_S_DESC_T(sname, tid)                                              \
 	[MT_SUB_##sname] = { .name = #sname, .template_id = tid,            \
 			     .nfields = MT_ARRAY_SIZE(sfields_##sname),     \
+			     .body_size = sizeof(struct mt_body_##sname),   \
 			     .fields = sfields_##sname },
 	MT_SUBRECORD_TYPES(MT_S_DESC_T)
 #undef MT_S_DESC_T
@@ -63,6 +64,7 @@ const struct mt_rtype_desc mt_rtypes[MT_REC__COUNT] = {
 #define MT_R_DESC(rname, tid)                                                \
 	[MT_REC_##rname] = { .name = #rname, .template_id = tid,           \
 			     .nfields = MT_ARRAY_SIZE(fields_##rname),     \
+			     .body_size = sizeof(struct mt_body_##rname),  \
 			     .fields = fields_##rname },
 	MT_RECORD_TYPES(MT_R_DESC)
 #undef MT_R_DESC
@@ -100,7 +102,9 @@ void mt_rec_init(struct mt_rec *r, enum mt_rtype type)
 	r->type = (uint16_t)type;
 	r->flags = 0;
 	r->arena_used = 0;
-	memset(&r->b, 0, sizeof(r->b));
+	/* Only this type's body: the union is as big as the stats record. */
+	memset(&r->b, 0, (unsigned)type < MT_REC__COUNT ? mt_rtypes[type].body_size :
+							  sizeof(r->b));
 }
 
 void mt_rec_set_str(struct mt_rec *r, struct mt_sref *dst, const void *p,

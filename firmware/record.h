@@ -182,6 +182,7 @@ struct mt_rtype_desc {
 	const char *name;      /* event_type */
 	uint16_t template_id;
 	uint16_t nfields;
+	uint32_t body_size;    /* sizeof its struct mt_body_NAME */
 	const struct mt_field_desc *fields;
 };
 

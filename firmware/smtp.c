@@ -168,6 +168,14 @@ static uint32_t smtp_state_size(const struct mt_app_config *cfg)
 			  mt_mime_extra_size(&l));
 }
 
+/* The struct and the recipients' reply codes (0 means "no reply seen");
+ * the line buffers, the recipient store and MIME's buffers are tracked by
+ * length and need no clearing. */
+static uint32_t smtp_state_clear(const struct mt_app_config *cfg)
+{
+	return (uint32_t)(sizeof(struct smtp) + 4 * (size_t)cfg->smtp_rcpt_max);
+}
+
 static inline uint16_t *rcpt_replies(struct smtp *s, const struct txn *t)
 {
 	return (uint16_t *)(void *)s->bufs + (size_t)(t - s->txn) * s->rcpt_max;
@@ -1382,6 +1390,7 @@ static void smtp_close(void *st, struct mt_app_env *env)
 const struct mt_analyzer mt_smtp_analyzer = {
 	.app = MT_APP_SMTP,
 	.state_size = smtp_state_size,
+	.state_clear = smtp_state_clear,
 	.open = smtp_open,
 	.data = smtp_data,
 	.gap = smtp_gap,

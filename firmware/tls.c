@@ -155,6 +155,13 @@ static uint32_t tls_state_size(const struct mt_app_config *cfg)
 	return (uint32_t)sizeof(struct tls) + cfg->tls_handshake_max;
 }
 
+/* The line and message buffers are tracked by length: not cleared. */
+static uint32_t tls_state_clear(const struct mt_app_config *cfg)
+{
+	(void)cfg;
+	return (uint32_t)sizeof(struct tls);
+}
+
 static void tls_open(void *st, struct mt_app_env *env, bool after_starttls)
 {
 	struct tls *s = st;
@@ -849,6 +856,7 @@ static void tls_close(void *st, struct mt_app_env *env)
 const struct mt_analyzer mt_tls_analyzer = {
 	.app = MT_APP_TLS,
 	.state_size = tls_state_size,
+	.state_clear = tls_state_clear,
 	.open = tls_open,
 	.data = tls_data,
 	.gap = tls_gap,

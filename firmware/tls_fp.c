@@ -62,12 +62,18 @@ static void put(struct ja3_sink *s, const char *p, size_t n)
 	o->len += (uint32_t)n;
 }
 
+/* Decimal digits of a 16-bit value; snprintf per cipher was a third of
+ * the cost of a ClientHello. */
 static void put_dec(struct ja3_sink *s, unsigned v)
 {
 	char b[8];
-	int n = snprintf(b, sizeof(b), "%u", v);
+	size_t n = sizeof(b);
 
-	put(s, b, (size_t)n);
+	do {
+		b[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n);
+	put(s, b + n, sizeof(b) - n);
 }
 
 /* ",v-v-v": one dash-joined field, GREASE left out. */

@@ -7,6 +7,7 @@
  * and length). Workloads: 64-byte frames of many flows, an IMIX mix, and
  * any capture files named on the command line.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -181,6 +182,10 @@ static double run_worker(const struct load *l, uint64_t passes, uint32_t capacit
 
 	mt_config_defaults(&cfg);
 	cfg.flow.capacity = capacity;
+	if (getenv("MAILTAP_BENCH_NOAPP")) {
+		/* Profiling aid: decode, flow and reassembly without analyzers. */
+		cfg.analyzers.max_sessions = 0;
+	}
 	if (mt_worker_init(&w, &cfg, 0, sink, &recs) != 0)
 		abort();
 	t0 = now_ns();
@@ -253,10 +258,18 @@ int main(int argc, char **argv)
 	uint32_t flows = 100000;
 	int i = 1;
 
+	bool only = false;
+
 	if (i < argc && strcmp(argv[i], "--quick") == 0) {
 		secs = 0.3;
 		i++;
 	}
+	if (i < argc && strcmp(argv[i], "--only") == 0) {
+		only = true; /* the named captures, no synthetic workloads */
+		i++;
+	}
+	if (only)
+		goto captures;
 	printf("mailtap fast-path benchmark: one core, frames replayed from memory\n");
 	printf("(baseline = cost of reading each frame's first bytes, same run)\n\n");
 	{
@@ -271,6 +284,7 @@ int main(int argc, char **argv)
 		synth_imix(&l, 10000, 1u << 18);
 		report(&l, 20000, secs);
 	}
+captures:
 	for (; i < argc; i++) {
 		struct load l = { 0 };
 
