@@ -67,73 +67,16 @@ const struct mt_coll_config_key mt_coll_config_keys[] = {
 const unsigned mt_coll_config_nkeys = MT_ARRAY_SIZE(mt_coll_config_keys);
 
 struct perr {
-	struct mt_coll_config_errors *err;
+	struct mt_config_errors *err;
 	const char *name;
 };
 
-static void add_err(struct perr *pe, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_err(struct perr *pe, unsigned line, const char *fmt, ...)
-{
-	struct mt_coll_config_errors *e = pe->err;
-	char tmp[220];
-	va_list ap;
-
-	if (!e)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (e->count < MT_COLL_MAX_ERRORS) {
-		if (line)
-			snprintf(e->msg[e->count], sizeof(e->msg[0]), "%s:%u: %s", pe->name,
-				 line, tmp);
-		else
-			snprintf(e->msg[e->count], sizeof(e->msg[0]), "%s: %s", pe->name, tmp);
-	}
-	e->count++;
-}
+/* Messages go through the shared INI error list ("FILE:LINE: ..."). */
+#define add_err(pe, line, ...) mt_ini_error((pe)->err, (pe)->name, (line), __VA_ARGS__)
 
 static bool parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno == 0 && *end == '\0';
-}
-
-static bool parse_scaled(const char *s, uint64_t unit_default, const char *const *sfx,
-			 const uint64_t *mul, uint64_t *out)
-{
-	char num[32];
-	size_t n = 0;
-	uint64_t v, m = unit_default;
-
-	while (isdigit((unsigned char)s[n]) && n < sizeof(num) - 1) {
-		num[n] = s[n];
-		n++;
-	}
-	num[n] = '\0';
-	if (n == 0 || !parse_u64(num, &v))
-		return false;
-	if (s[n]) {
-		unsigned i;
-
-		for (i = 0; sfx[i]; i++)
-			if (strcmp(s + n, sfx[i]) == 0)
-				break;
-		if (!sfx[i])
-			return false;
-		m = mul[i];
-	}
-	if (v && m > UINT64_MAX / v)
-		return false;
-	*out = v * m;
-	return true;
+	return mt_ini_parse_num(s, MT_INI_NUMBER, out);
 }
 
 bool mt_coll_parse_addr(const char *s, char *host, size_t hostlen, uint16_t *port,
@@ -226,19 +169,12 @@ static void set_value(struct mt_coll_config *cfg, struct mt_coll_appliance *app,
 		      const struct mt_coll_config_key *k, const char *val,
 		      struct perr *pe, unsigned line)
 {
-	static const char *const size_sfx[] = { "k", "K", "m", "M", "g", "G", NULL };
-	static const uint64_t size_mul[] = { 1ull << 10, 1ull << 10, 1ull << 20,
-					     1ull << 20, 1ull << 30, 1ull << 30 };
-	static const char *const dur_sfx[] = { "ms", "s", "m", "h", "d", NULL };
-	static const uint64_t dur_mul[] = { MT_NS_PER_MS, MT_NS_PER_SEC, 60 * MT_NS_PER_SEC,
-					    3600 * MT_NS_PER_SEC, 86400 * MT_NS_PER_SEC };
 	uint8_t *dst = (uint8_t *)cfg + k->offset;
 	const char *sec = app ? "appliance " : "";
 	const char *secname = app ? app->name : k->section;
 	uint64_t v = 0;
 	char why[120], host[MT_COLL_ADDR];
 	uint16_t port;
-	bool ok;
 
 	switch (k->type) {
 	case MT_CC_DOMAINS:
@@ -278,40 +214,18 @@ static void set_value(struct mt_coll_config *cfg, struct mt_coll_appliance *app,
 		}
 		memcpy(dst, val, strlen(val) + 1);
 		return;
-	case MT_CC_U32:
-		ok = parse_u64(val, &v);
-		break;
-	case MT_CC_SIZE:
-		ok = parse_scaled(val, 1, size_sfx, size_mul, &v);
-		break;
-	case MT_CC_DURATION:
-		ok = parse_scaled(val, MT_NS_PER_SEC, dur_sfx, dur_mul, &v);
-		break;
 	default:
-		ok = false;
-		break;
-	}
-	if (!ok) {
-		add_err(pe, line, "[%s] %s: `%s' is not a %s", k->section, k->key, val,
-			k->type == MT_CC_SIZE ? "size (like 64k, 16M)" :
-			k->type == MT_CC_DURATION ? "duration (like 50ms, 30s, 10m, 30d)" :
-						    "number");
-		return;
-	}
-	if (v < k->min || v > k->max) {
-		if (k->type == MT_CC_DURATION)
-			add_err(pe, line, "[%s] %s: `%s' is out of range %gs-%gs", k->section,
-				k->key, val, (double)k->min / 1e9, (double)k->max / 1e9);
+		if (!mt_ini_number(pe->err, pe->name, line, k->section, k->key, val,
+				   k->type == MT_CC_SIZE ? MT_INI_SIZE :
+				   k->type == MT_CC_DURATION ? MT_INI_DURATION : MT_INI_NUMBER,
+				   k->min, k->max, &v))
+			return;
+		if (k->width == 4)
+			*(uint32_t *)dst = (uint32_t)v;
 		else
-			add_err(pe, line, "[%s] %s: `%s' is out of range %llu-%llu%s",
-				k->section, k->key, val, (unsigned long long)k->min,
-				(unsigned long long)k->max, k->type == MT_CC_SIZE ? " bytes" : "");
+			*(uint64_t *)dst = v;
 		return;
 	}
-	if (k->width == 4)
-		*(uint32_t *)dst = (uint32_t)v;
-	else
-		*(uint64_t *)dst = v;
 }
 
 void mt_coll_config_defaults(struct mt_coll_config *cfg)
@@ -331,18 +245,6 @@ void mt_coll_config_free(struct mt_coll_config *cfg)
 	free(cfg->appliances);
 	cfg->appliances = NULL;
 	cfg->nappliances = 0;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
 }
 
 static bool known_section(const char *s)
@@ -468,59 +370,40 @@ static void check_appliances(const struct mt_coll_config *cfg, struct perr *pe)
 }
 
 int mt_coll_config_parse(struct mt_coll_config *cfg, const char *name, const char *text,
-			 size_t len, struct mt_coll_config_errors *err)
+			 size_t len, struct mt_config_errors *err)
 {
 	unsigned seen_line[MT_ARRAY_SIZE(mt_coll_config_keys)];
 	char section[MT_COLL_NAME + 16] = "";
 	struct mt_coll_appliance *app = NULL;
 	bool section_ok = false, app_domains_seen = false;
 	struct perr pe = { err, name };
-	unsigned lineno = 0, before = err ? err->count : 0;
-	size_t pos = 0;
-	char line[LINE_MAX_ + 2];
+	unsigned before = err ? err->count : 0;
+	struct mt_ini_item it;
+	struct mt_ini r;
 
 	memset(seen_line, 0, sizeof(seen_line));
-	while (pos < len) {
-		size_t n = 0;
-		char *s, *eq, *key, *val;
+	mt_ini_init(&r, name, text, len, err);
+	while (mt_ini_next(&r, &it) != MT_INI_END) {
+		unsigned lineno = it.line;
+		char *key = it.key, *val = it.value;
 		unsigned i;
 
-		lineno++;
-		while (pos < len && text[pos] != '\n') {
-			if (n < sizeof(line) - 1)
-				line[n++] = text[pos];
-			pos++;
-		}
-		pos++;
-		if (n > LINE_MAX_) {
-			add_err(&pe, lineno, "line longer than %u bytes", LINE_MAX_);
+		if (it.kind == MT_INI_BAD_SECTION) {
+			app = NULL;
+			section_ok = false;
+			section[0] = '\0';
 			continue;
 		}
-		line[n] = '\0';
-		if (memchr(line, '\0', n)) {
-			add_err(&pe, lineno, "NUL byte in line");
-			continue;
-		}
-		s = trim(line);
-		if (*s == '\0' || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *close = strchr(s, ']'), *inner, *sp;
+		if (it.kind == MT_INI_SECTION) {
+			char *inner = it.section, *sp = strpbrk(inner, " \t");
 
 			app = NULL;
 			section_ok = false;
-			if (!close || close[1] != '\0' || close - s - 1 >= (long)sizeof(section)) {
-				add_err(&pe, lineno, "malformed section header `%.40s'", s);
-				section[0] = '\0';
-				continue;
-			}
-			*close = '\0';
-			inner = trim(s + 1);
-			sp = strpbrk(inner, " \t");
-			if (sp && strncmp(inner, "appliance", (size_t)(sp - inner)) == 0 &&
-			    sp - inner == 9) {
+			if (sp && sp - inner == 9 && strncmp(inner, "appliance", 9) == 0) {
+				while (*sp == ' ' || *sp == '\t')
+					sp++;
 				snprintf(section, sizeof(section), "appliance");
-				app = begin_appliance(cfg, trim(sp + 1), &pe, lineno);
+				app = begin_appliance(cfg, sp, &pe, lineno);
 				section_ok = app != NULL;
 				app_domains_seen = false;
 				continue;
@@ -534,19 +417,6 @@ int mt_coll_config_parse(struct mt_coll_config *cfg, const char *name, const cha
 			if (!section_ok)
 				add_err(&pe, lineno, "unknown section [%s]", section);
 			continue;
-		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			add_err(&pe, lineno, "expected `key = value', got `%.40s'", s);
-			continue;
-		}
-		*eq = '\0';
-		key = trim(s);
-		val = trim(eq + 1);
-		n = strlen(val);
-		if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
-			val[n - 1] = '\0';
-			val++;
 		}
 		if (!section[0]) {
 			add_err(&pe, lineno, "key `%s' outside any section", key);
@@ -586,33 +456,15 @@ int mt_coll_config_parse(struct mt_coll_config *cfg, const char *name, const cha
 }
 
 int mt_coll_config_load(struct mt_coll_config *cfg, const char *path,
-			struct mt_coll_config_errors *err)
+			struct mt_config_errors *err)
 {
-	struct perr pe = { err, path };
-	FILE *f = fopen(path, "rb");
 	char *text;
-	long len;
+	size_t len;
 	int rc;
 
-	if (!f) {
-		add_err(&pe, 0, "cannot open: %s", strerror(errno));
+	if (mt_ini_load(path, 4u << 20, &text, &len, err) != 0)
 		return -1;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > (4 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		add_err(&pe, 0, "unreadable or larger than 4 MiB");
-		return -1;
-	}
-	text = malloc((size_t)len + 1);
-	if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
-		free(text);
-		fclose(f);
-		add_err(&pe, 0, "read error");
-		return -1;
-	}
-	fclose(f);
-	rc = mt_coll_config_parse(cfg, path, text, (size_t)len, err);
+	rc = mt_coll_config_parse(cfg, path, text, len, err);
 	free(text);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #ifndef MT_COLL_CONFIG_H
 #define MT_COLL_CONFIG_H
 
+#include "ini.h"
 #include "mt_common.h"
 
 #define MT_COLL_STR 1024
@@ -17,7 +18,6 @@
 #define MT_COLL_NAME 64               /* appliance name (certificate CN) */
 #define MT_COLL_APPLIANCES_MAX 4096
 #define MT_COLL_DOMAINS_MAX 64        /* observation domains per appliance */
-#define MT_COLL_MAX_ERRORS 64
 
 struct mt_coll_appliance {
 	char name[MT_COLL_NAME];
@@ -52,11 +52,6 @@ struct mt_coll_config {
 	} metrics;
 	unsigned nappliances;
 	struct mt_coll_appliance *appliances;  /* allocated; see mt_coll_config_free */
-};
-
-struct mt_coll_config_errors {
-	unsigned count;
-	char msg[MT_COLL_MAX_ERRORS][256];
 };
 
 enum mt_coll_config_type {
@@ -94,9 +89,9 @@ void mt_coll_config_free(struct mt_coll_config *cfg);
  */
 int mt_coll_config_parse(struct mt_coll_config *cfg, const char *name,
 			 const char *text, size_t len,
-			 struct mt_coll_config_errors *err);
+			 struct mt_config_errors *err);
 int mt_coll_config_load(struct mt_coll_config *cfg, const char *path,
-			struct mt_coll_config_errors *err);
+			struct mt_config_errors *err);
 
 /* The appliance a certificate common name belongs to, or NULL. */
 const struct mt_coll_appliance *mt_coll_config_appliance(const struct mt_coll_config *cfg,

@@ -38,16 +38,16 @@ static void usage(FILE *f)
 /* Loads and checks a configuration; prints every error. */
 static int load_config(const char *path, struct mt_coll_config *cfg)
 {
-	struct mt_coll_config_errors e;
+	struct mt_config_errors e;
 
 	mt_coll_config_defaults(cfg);
 	memset(&e, 0, sizeof(e));
 	if (mt_coll_config_load(cfg, path, &e) == 0)
 		return 0;
-	for (unsigned i = 0; i < e.count && i < MT_COLL_MAX_ERRORS; i++)
+	for (unsigned i = 0; i < e.count && i < MT_INI_MAX_ERRORS; i++)
 		fprintf(stderr, "%s\n", e.msg[i]);
-	if (e.count > MT_COLL_MAX_ERRORS)
-		fprintf(stderr, "... and %u more\n", e.count - MT_COLL_MAX_ERRORS);
+	if (e.count > MT_INI_MAX_ERRORS)
+		fprintf(stderr, "... and %u more\n", e.count - MT_INI_MAX_ERRORS);
 	return -1;
 }
 

@@ -664,7 +664,7 @@ static void query_usage(FILE *f)
 /* Database path from --db or from the configuration's storage.path. */
 static const char *db_path(const char *db, const char *conf, struct mt_coll_config *cfg)
 {
-	struct mt_coll_config_errors e;
+	struct mt_config_errors e;
 
 	if (db)
 		return db;
@@ -673,7 +673,7 @@ static const char *db_path(const char *db, const char *conf, struct mt_coll_conf
 	mt_coll_config_defaults(cfg);
 	memset(&e, 0, sizeof(e));
 	if (mt_coll_config_load(cfg, conf, &e) != 0) {
-		for (unsigned i = 0; i < MT_MIN(e.count, (unsigned)MT_COLL_MAX_ERRORS); i++)
+		for (unsigned i = 0; i < MT_MIN(e.count, (unsigned)MT_INI_MAX_ERRORS); i++)
 			fprintf(stderr, "%s\n", e.msg[i]);
 		return NULL;
 	}
@@ -1091,12 +1091,12 @@ int mt_appliances_main(int argc, char **argv, FILE *out)
 		}
 	}
 	if (conf) {
-		struct mt_coll_config_errors e;
+		struct mt_config_errors e;
 
 		mt_coll_config_defaults(&cfg);
 		memset(&e, 0, sizeof(e));
 		if (mt_coll_config_load(&cfg, conf, &e) != 0) {
-			for (unsigned i = 0; i < MT_MIN(e.count, (unsigned)MT_COLL_MAX_ERRORS); i++)
+			for (unsigned i = 0; i < MT_MIN(e.count, (unsigned)MT_INI_MAX_ERRORS); i++)
 				fprintf(stderr, "%s\n", e.msg[i]);
 			mt_coll_config_free(&cfg);
 			return 2;

@@ -324,73 +324,6 @@ const struct mt_config_key mt_config_keys[] = {
 
 const unsigned mt_config_nkeys = MT_ARRAY_SIZE(mt_config_keys);
 
-struct perr {
-	struct mt_config_errors *err;
-	const char *name;
-};
-
-static void add_err(struct perr *pe, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_err(struct perr *pe, unsigned line, const char *fmt, ...)
-{
-	struct mt_config_errors *e = pe->err;
-	char tmp[200];
-	va_list ap;
-
-	if (!e)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (e->count < MT_CONFIG_MAX_ERRORS)
-		snprintf(e->msg[e->count], sizeof(e->msg[0]), "%s:%u: %s",
-			 pe->name, line, tmp);
-	e->count++;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno == 0 && *end == '\0';
-}
-
-static bool parse_scaled(const char *s, uint64_t unit_default,
-			 const char *const *sfx, const uint64_t *mul,
-			 uint64_t *out)
-{
-	char num[32];
-	size_t n = 0;
-	uint64_t v, m = unit_default;
-
-	while (isdigit((unsigned char)s[n]) && n < sizeof(num) - 1) {
-		num[n] = s[n];
-		n++;
-	}
-	num[n] = '\0';
-	if (n == 0 || !parse_u64(num, &v))
-		return false;
-	if (s[n]) {
-		unsigned i;
-
-		for (i = 0; sfx[i]; i++)
-			if (strcmp(s + n, sfx[i]) == 0)
-				break;
-		if (!sfx[i])
-			return false;
-		m = mul[i];
-	}
-	if (v && m > UINT64_MAX / v)
-		return false;
-	*out = v * m;
-	return true;
-}
-
 bool mt_config_parse_ports(const char *s, uint8_t map[8192], char *why,
 			   size_t whylen)
 {
@@ -421,110 +354,56 @@ bool mt_config_parse_ports(const char *s, uint8_t map[8192], char *why,
 }
 
 static void set_value(struct mt_config *cfg, const struct mt_config_key *k,
-		      const char *val, struct perr *pe, unsigned line)
+		      const char *val, struct mt_config_errors *err, const char *name,
+		      unsigned line)
 {
-	static const char *const size_sfx[] = { "k", "K", "m", "M", "g", "G", NULL };
-	static const uint64_t size_mul[] = { 1ull << 10, 1ull << 10, 1ull << 20,
-					     1ull << 20, 1ull << 30, 1ull << 30 };
-	static const char *const dur_sfx[] = { "ms", "s", "m", "h", NULL };
-	static const uint64_t dur_mul[] = { MT_NS_PER_MS, MT_NS_PER_SEC,
-					    60 * MT_NS_PER_SEC, 3600 * MT_NS_PER_SEC };
 	uint8_t *dst = (uint8_t *)cfg + k->offset;
 	uint64_t v = 0;
 	char why[96];
-	bool ok;
 
 	switch (k->type) {
 	case MT_CT_STR:
 	case MT_CT_PORTS:
 		if (strlen(val) >= MT_CONFIG_STR) {
-			add_err(pe, line, "[%s] %s: value longer than %u bytes",
-				k->section, k->key, MT_CONFIG_STR - 1);
+			mt_ini_error(err, name, line, "[%s] %s: value longer than %u bytes",
+				     k->section, k->key, MT_CONFIG_STR - 1);
 			return;
 		}
 		if (k->type == MT_CT_PORTS) {
 			uint8_t map[8192];
 
 			if (!mt_config_parse_ports(val, map, why, sizeof(why))) {
-				add_err(pe, line, "[%s] %s: %s", k->section,
-					k->key, why);
+				mt_ini_error(err, name, line, "[%s] %s: %s", k->section,
+					     k->key, why);
 				return;
 			}
 		}
 		memcpy(dst, val, strlen(val) + 1);
 		return;
 	case MT_CT_BOOL:
-		if (!strcmp(val, "yes") || !strcmp(val, "true") ||
-		    !strcmp(val, "on") || !strcmp(val, "1")) {
-			*(bool *)dst = true;
-		} else if (!strcmp(val, "no") || !strcmp(val, "false") ||
-			   !strcmp(val, "off") || !strcmp(val, "0")) {
-			*(bool *)dst = false;
-		} else {
-			add_err(pe, line, "[%s] %s: `%s' is neither yes nor no",
-				k->section, k->key, val);
-		}
+		if (!mt_ini_parse_bool(val, (bool *)dst))
+			mt_ini_error(err, name, line, "[%s] %s: `%s' is neither yes nor no",
+				     k->section, k->key, val);
 		return;
-	case MT_CT_U32:
-		ok = parse_u64(val, &v);
-		break;
-	case MT_CT_SIZE:
-		ok = parse_scaled(val, 1, size_sfx, size_mul, &v);
-		break;
-	case MT_CT_DURATION:
-		ok = parse_scaled(val, MT_NS_PER_SEC, dur_sfx, dur_mul, &v);
-		break;
 	default:
-		ok = false;
-		break;
-	}
-	if (!ok) {
-		add_err(pe, line, "[%s] %s: `%s' is not a %s", k->section, k->key,
-			val,
-			k->type == MT_CT_SIZE ? "size (like 64k, 16M)" :
-			k->type == MT_CT_DURATION ? "duration (like 500ms, 30s, 10m)" :
-						    "number");
-		return;
-	}
-	if (v < k->min || v > k->max) {
-		if (k->type == MT_CT_DURATION)
-			add_err(pe, line, "[%s] %s: `%s' is out of range %gs-%gs",
-				k->section, k->key, val, (double)k->min / 1e9,
-				(double)k->max / 1e9);
+		if (!mt_ini_number(err, name, line, k->section, k->key, val,
+				   k->type == MT_CT_SIZE ? MT_INI_SIZE :
+				   k->type == MT_CT_DURATION ? MT_INI_DURATION : MT_INI_NUMBER,
+				   k->min, k->max, &v))
+			return;
+		if (k->width == 4)
+			*(uint32_t *)dst = (uint32_t)v;
 		else
-			add_err(pe, line, "[%s] %s: `%s' is out of range %llu-%llu%s",
-				k->section, k->key, val,
-				(unsigned long long)k->min,
-				(unsigned long long)k->max,
-				k->type == MT_CT_SIZE ? " bytes" : "");
+			*(uint64_t *)dst = v;
 		return;
 	}
-	if (k->width == 4)
-		*(uint32_t *)dst = (uint32_t)v;
-	else
-		*(uint64_t *)dst = v;
 }
 
 void mt_config_defaults(struct mt_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	for (unsigned i = 0; i < mt_config_nkeys; i++) {
-		struct perr pe = { NULL, "default" };
-
-		set_value(cfg, &mt_config_keys[i], mt_config_keys[i].def, &pe, 0);
-	}
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
+	for (unsigned i = 0; i < mt_config_nkeys; i++)
+		set_value(cfg, &mt_config_keys[i], mt_config_keys[i].def, NULL, "default", 0);
 }
 
 static bool known_section(const char *s)
@@ -539,88 +418,51 @@ int mt_config_parse(struct mt_config *cfg, const char *name, const char *text,
 		    size_t len, struct mt_config_errors *err)
 {
 	unsigned seen_line[MT_ARRAY_SIZE(mt_config_keys)];
-	char section[64] = "";
+	const char *section = NULL;
+	char secbuf[64];
 	bool section_ok = false;
-	struct perr pe = { err, name };
-	unsigned lineno = 0, before = err ? err->count : 0;
-	size_t pos = 0;
-	char line[MT_CONFIG_LINE_MAX + 2];
+	unsigned before = err ? err->count : 0;
+	struct mt_ini_item it;
+	struct mt_ini r;
 
 	memset(seen_line, 0, sizeof(seen_line));
-	while (pos < len) {
-		size_t n = 0;
-		char *s, *eq, *key, *val;
+	mt_ini_init(&r, name, text, len, err);
+	while (mt_ini_next(&r, &it) != MT_INI_END) {
 		unsigned i;
 
-		lineno++;
-		while (pos < len && text[pos] != '\n') {
-			if (n < sizeof(line) - 1)
-				line[n++] = text[pos];
-			pos++;
-		}
-		pos++;
-		if (n > MT_CONFIG_LINE_MAX) {
-			add_err(&pe, lineno, "line longer than %u bytes",
-				MT_CONFIG_LINE_MAX);
+		if (it.kind == MT_INI_BAD_SECTION) {
+			section_ok = false;
 			continue;
 		}
-		line[n] = '\0';
-		if (memchr(line, '\0', n)) {
-			add_err(&pe, lineno, "NUL byte in line");
-			continue;
-		}
-		s = trim(line);
-		if (*s == '\0' || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *close = strchr(s, ']');
-
-			if (!close || close[1] != '\0' || close - s - 1 >= (long)sizeof(section)) {
-				add_err(&pe, lineno, "malformed section header `%.40s'", s);
-				section_ok = false;
-				continue;
-			}
-			*close = '\0';
-			snprintf(section, sizeof(section), "%s", trim(s + 1));
+		if (it.kind == MT_INI_SECTION) {
+			snprintf(secbuf, sizeof(secbuf), "%s", it.section);
+			section = secbuf;
 			section_ok = known_section(section);
 			if (!section_ok)
-				add_err(&pe, lineno, "unknown section [%s]", section);
+				mt_ini_error(err, name, it.line, "unknown section [%s]", section);
 			continue;
 		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			add_err(&pe, lineno, "expected `key = value', got `%.40s'", s);
-			continue;
-		}
-		*eq = '\0';
-		key = trim(s);
-		val = trim(eq + 1);
-		n = strlen(val);
-		if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
-			val[n - 1] = '\0';
-			val++;
-		}
-		if (!section[0]) {
-			add_err(&pe, lineno, "key `%s' outside any section", key);
+		if (!section) {
+			mt_ini_error(err, name, it.line, "key `%s' outside any section", it.key);
 			continue;
 		}
 		if (!section_ok)
 			continue; /* already reported the section */
 		for (i = 0; i < mt_config_nkeys; i++)
 			if (!strcmp(mt_config_keys[i].section, section) &&
-			    !strcmp(mt_config_keys[i].key, key))
+			    !strcmp(mt_config_keys[i].key, it.key))
 				break;
 		if (i == mt_config_nkeys) {
-			add_err(&pe, lineno, "[%s] %s: unknown key", section, key);
+			mt_ini_error(err, name, it.line, "[%s] %s: unknown key", section, it.key);
 			continue;
 		}
 		if (seen_line[i]) {
-			add_err(&pe, lineno, "[%s] %s: set twice (first on line %u)",
-				section, key, seen_line[i]);
+			mt_ini_error(err, name, it.line, "[%s] %s: set twice (first on line %u)",
+				     section, it.key, seen_line[i]);
 			continue;
 		}
-		seen_line[i] = lineno;
-		set_value(cfg, &mt_config_keys[i], val, &pe, lineno);
+		seen_line[i] = it.line;
+		set_value(cfg, &mt_config_keys[i], it.value, err, name, it.line);
 	}
 	return (err ? err->count : 0) == before ? 0 : -1;
 }
@@ -628,42 +470,13 @@ int mt_config_parse(struct mt_config *cfg, const char *name, const char *text,
 int mt_config_load(struct mt_config *cfg, const char *path,
 		   struct mt_config_errors *err)
 {
-	FILE *f = fopen(path, "rb");
 	char *text;
-	long len;
+	size_t len;
 	int rc;
 
-	if (!f) {
-		if (err && err->count < MT_CONFIG_MAX_ERRORS)
-			snprintf(err->msg[err->count], sizeof(err->msg[0]),
-				 "%s: cannot open: %s", path, strerror(errno));
-		if (err)
-			err->count++;
+	if (mt_ini_load(path, 1u << 20, &text, &len, err) != 0)
 		return -1;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		if (err && err->count < MT_CONFIG_MAX_ERRORS)
-			snprintf(err->msg[err->count], sizeof(err->msg[0]),
-				 "%s: unreadable or larger than 1 MiB", path);
-		if (err)
-			err->count++;
-		return -1;
-	}
-	text = malloc((size_t)len + 1);
-	if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
-		free(text);
-		fclose(f);
-		if (err && err->count < MT_CONFIG_MAX_ERRORS)
-			snprintf(err->msg[err->count], sizeof(err->msg[0]),
-				 "%s: read error", path);
-		if (err)
-			err->count++;
-		return -1;
-	}
-	fclose(f);
-	rc = mt_config_parse(cfg, path, text, (size_t)len, err);
+	rc = mt_config_parse(cfg, path, text, len, err);
 	free(text);
 	return rc;
 }

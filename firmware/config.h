@@ -11,10 +11,11 @@
 
 #include <stdio.h>
 
+#include "ini.h"
 #include "mt_common.h"
 
 #define MT_CONFIG_STR 1024
-#define MT_CONFIG_MAX_ERRORS 64
+#define MT_CONFIG_MAX_ERRORS MT_INI_MAX_ERRORS
 
 /* Allow-lists of one detector (or of all, [detect] allow_*): sources and
  * servers as addresses or CIDR prefixes, users as names; space or comma
@@ -154,11 +155,6 @@ struct mt_config {
 		uint32_t servers_max;
 		uint32_t events_max;
 	} detect;
-};
-
-struct mt_config_errors {
-	unsigned count;
-	char msg[MT_CONFIG_MAX_ERRORS][256];
 };
 
 /* Fills every field with its default. */

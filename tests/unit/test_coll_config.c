@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "coll_config.h"
 
-static int parse(struct mt_coll_config *c, const char *text, struct mt_coll_config_errors *e)
+static int parse(struct mt_coll_config *c, const char *text, struct mt_config_errors *e)
 {
 	mt_coll_config_defaults(c);
 	memset(e, 0, sizeof(*e));
@@ -20,17 +20,17 @@ static int parse(struct mt_coll_config *c, const char *text, struct mt_coll_conf
 }
 
 /* True when some error message contains `s`. */
-static bool has_err(const struct mt_coll_config_errors *e, const char *s)
+static bool has_err(const struct mt_config_errors *e, const char *s)
 {
-	for (unsigned i = 0; i < e->count && i < MT_COLL_MAX_ERRORS; i++)
+	for (unsigned i = 0; i < e->count && i < MT_INI_MAX_ERRORS; i++)
 		if (strstr(e->msg[i], s))
 			return true;
 	return false;
 }
 
-static void dump(const struct mt_coll_config_errors *e)
+static void dump(const struct mt_config_errors *e)
 {
-	for (unsigned i = 0; i < e->count && i < MT_COLL_MAX_ERRORS; i++)
+	for (unsigned i = 0; i < e->count && i < MT_INI_MAX_ERRORS; i++)
 		print_message("  %s\n", e->msg[i]);
 }
 
@@ -57,7 +57,7 @@ static void test_defaults(void **state)
 static void test_valid_file(void **state)
 {
 	struct mt_coll_config c;
-	struct mt_coll_config_errors e;
+	struct mt_config_errors e;
 	const struct mt_coll_appliance *a;
 
 	(void)state;
@@ -109,7 +109,7 @@ static void test_valid_file(void **state)
 static void test_every_error_reported(void **state)
 {
 	struct mt_coll_config c;
-	struct mt_coll_config_errors e;
+	struct mt_config_errors e;
 
 	(void)state;
 	assert_int_equal(parse(&c,
@@ -167,7 +167,7 @@ static void test_every_error_reported(void **state)
 static void test_limits(void **state)
 {
 	struct mt_coll_config c;
-	struct mt_coll_config_errors e;
+	struct mt_config_errors e;
 	struct mt_buf b = { 0 };
 
 	(void)state;
@@ -208,7 +208,7 @@ static void test_addr(void **state)
 static void test_missing_file(void **state)
 {
 	struct mt_coll_config c;
-	struct mt_coll_config_errors e;
+	struct mt_config_errors e;
 
 	(void)state;
 	mt_coll_config_defaults(&c);

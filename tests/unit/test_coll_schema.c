@@ -10,6 +10,8 @@
  */
 #include "testutil.h"
 
+#include "recfill.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -21,121 +23,6 @@
 
 #define PEN MT_IPFIX_PEN_DEFAULT
 
-static uint64_t rnd = 0x9e3779b97f4a7c15ull;
-
-static uint64_t next_rand(void)
-{
-	rnd ^= rnd << 13;
-	rnd ^= rnd >> 7;
-	rnd ^= rnd << 17;
-	return rnd;
-}
-
-/* Every field set. Strings mix ASCII, quotes, control characters, valid
- * UTF-8 and bytes that are not UTF-8, which the list columns must carry
- * through JSON unchanged. */
-static void fill(struct mt_rec *r, uint8_t *base, const struct mt_rtype_desc *rt, int ipver,
-		 size_t slen, unsigned items)
-{
-	static const char nasty[] = "a\"b\\c\n\t\x01\x7f\xc3\xa9\xff\xfe\xe2\x82\xac/\xed\xa0\x80z";
-
-	for (unsigned i = 0; i < rt->nfields; i++) {
-		const struct mt_field_desc *f = &rt->fields[i];
-		uint8_t *p = base + f->offset;
-		char s[700];
-		uint64_t v = next_rand();
-
-		for (size_t k = 0; k < sizeof(s); k++)
-			s[k] = nasty[(k + i) % (sizeof(nasty) - 1)];
-		switch (f->type) {
-		case MT_FT_U8:
-		case MT_FT_FLAGS8:
-			*p = (uint8_t)v;
-			break;
-		case MT_FT_PROTO:
-			*p = (uint8_t)(v & 1 ? 6 : 132);
-			break;
-		case MT_FT_APP:
-			*p = MT_APP_IMAP;
-			break;
-		case MT_FT_REASON:
-			*p = 3;
-			break;
-		case MT_FT_TUNNEL:
-			*p = 4;
-			break;
-		case MT_FT_BOOL:
-			*p = 1;
-			break;
-		case MT_FT_U16: {
-			uint16_t x = (uint16_t)v;
-
-			memcpy(p, &x, 2);
-			break;
-		}
-		case MT_FT_U32: {
-			uint32_t x = (uint32_t)v;
-
-			memcpy(p, &x, 4);
-			break;
-		}
-		case MT_FT_U64:
-			/* The full range, above 2^63 too (stored as int64). */
-			memcpy(p, &v, 8);
-			break;
-		case MT_FT_TIME: {
-			uint64_t t = 1700000000ull * MT_NS_PER_SEC + (v % 1000000000ull) / 1000 * 1000;
-
-			memcpy(p, &t, 8);
-			break;
-		}
-		case MT_FT_IP: {
-			struct mt_ipaddr *ip = (struct mt_ipaddr *)p;
-
-			memset(ip, 0, sizeof(*ip));
-			ip->ver = (uint8_t)ipver;
-			for (int k = 0; k < (ipver == 6 ? 16 : ipver == 4 ? 4 : 0); k++)
-				ip->a[k] = (uint8_t)(next_rand() | 1);
-			break;
-		}
-		case MT_FT_STR:
-		case MT_FT_HEX: {
-			struct mt_sref sr;
-
-			mt_rec_set_str(r, &sr, s, MT_MIN(slen, sizeof(s)));
-			memcpy(p, &sr, sizeof(sr));
-			break;
-		}
-		case MT_FT_STRLIST:
-		case MT_FT_U16LIST:
-		case MT_FT_U64LIST:
-		case MT_FT_SUBLIST: {
-			struct mt_lref l;
-
-			memcpy(&l, p, sizeof(l));
-			for (unsigned k = 0; k < items; k++) {
-				if (f->type == MT_FT_U16LIST) {
-					mt_rec_list_add_u16(r, &l, (uint16_t)(k + 65530));
-				} else if (f->type == MT_FT_U64LIST) {
-					mt_rec_list_add_u64(r, &l, UINT64_MAX - k);
-				} else if (f->type == MT_FT_STRLIST) {
-					mt_rec_list_add(r, &l, s, k + 1);
-				} else {
-					uint8_t item[MT_SUB_MAX_SIZE] __attribute__((aligned(8)));
-
-					memset(item, 0, sizeof(item));
-					fill(r, item, &mt_stypes[f->sub - 1], ipver, 10 + k, 0);
-					mt_rec_list_add(r, &l, item, MT_SUB_MAX_SIZE);
-				}
-			}
-			memcpy(p, &l, sizeof(l));
-			break;
-		}
-		default:
-			fail_msg("field type %u not handled by the test", f->type);
-		}
-	}
-}
 
 /* ---- the store path ---- */
 
@@ -328,7 +215,7 @@ static void test_every_type_full(void **state)
 			struct mt_rec *r = calloc(1, sizeof(*r));
 
 			mt_rec_init(r, (enum mt_rtype)t);
-			fill(r, (uint8_t *)r, &mt_rtypes[t], ipver, 40, 3);
+			recfill(r, (uint8_t *)r, &mt_rtypes[t], ipver, 40, 3);
 			store_and_reload(&r, 1);
 			free(r);
 		}
@@ -356,7 +243,7 @@ static void test_long_strings(void **state)
 
 	(void)state;
 	mt_rec_init(r, MT_REC_smtp);
-	fill(r, (uint8_t *)r, &mt_rtypes[MT_REC_smtp], 4, 600, 2);
+	recfill(r, (uint8_t *)r, &mt_rtypes[MT_REC_smtp], 4, 600, 2);
 	store_and_reload(&r, 1);
 	memset(big, 'x', sizeof(big));
 	big[17] = '\0'; /* a NUL inside a string is a byte like any other */
@@ -375,7 +262,7 @@ static void test_mixed_batch(void **state)
 	for (unsigned i = 0; i < 300; i++) {
 		r[i] = calloc(1, sizeof(*r[i]));
 		mt_rec_init(r[i], (enum mt_rtype)(i % MT_REC__COUNT));
-		fill(r[i], (uint8_t *)r[i], &mt_rtypes[r[i]->type], i % 3 == 0 ? 6 : 4, 1 + i % 50,
+		recfill(r[i], (uint8_t *)r[i], &mt_rtypes[r[i]->type], i % 3 == 0 ? 6 : 4, 1 + i % 50,
 		     i % 4);
 	}
 	store_and_reload(r, 300);
@@ -412,7 +299,7 @@ static void test_list_json(void **state)
 	assert_non_null(files);
 	assert_non_null(codes);
 	mt_rec_init(r, MT_REC_smtp);
-	fill(r, (uint8_t *)r, &mt_rtypes[MT_REC_smtp], 4, 30, 4);
+	recfill(r, (uint8_t *)r, &mt_rtypes[MT_REC_smtp], 4, 30, 4);
 	memcpy(&l, (uint8_t *)r + rcpt->offset, sizeof(l));
 	mt_sql_list_json(&j, r, rcpt, l);
 	/* Valid JSON for SQLite: no raw control or invalid bytes. */
