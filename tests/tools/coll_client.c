@@ -360,6 +360,9 @@ static int count_rec(void *ctx, const struct mt_ipfix_msg_info *info, const stru
 	return 0;
 }
 
+/* Record types --skip-type leaves out of a re-encoded replay. */
+static uint32_t skip_types;
+
 /* Keeps a copy of every decoded record (replay with --repeat). */
 struct recs {
 	uint8_t *buf;
@@ -375,6 +378,8 @@ static int keep_rec(void *ctx, const struct mt_ipfix_msg_info *info, const struc
 	uint64_t t = MT_REC_CONN(r)->timestamp;
 
 	(void)info;
+	if (r->type < 32 && (skip_types & (1u << r->type)))
+		return 0;
 	if (k->len + asz > k->cap) {
 		k->cap = (k->cap + asz) * 2;
 		k->buf = realloc(k->buf, k->cap);
@@ -944,6 +949,7 @@ static void usage(void)
 		"  --flow-only         synthetic records all of type flow\n"
 		"  --replay FILE       send the messages of an IPFIX file instead (repeatable)\n"
 		"  --repeat K          send the --replay files K times over, renumbered\n"
+		"  --skip-type T       with --repeat: leave records of type T out (repeatable)\n"
 		"  --start-seq N       first sequence number of synthetic records (default 0)\n"
 		"  --msg-size B        message size (default 16000)\n"
 		"  --procs P           P exporters at once (forked), one domain each; %%u in the\n"
@@ -994,6 +1000,7 @@ int main(int argc, char **argv)
 		{ "stall", required_argument, NULL, 'H' },
 		{ "base-time", required_argument, NULL, 'b' },
 		{ "replay-back", required_argument, NULL, 'R' },
+		{ "skip-type", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o;
@@ -1087,6 +1094,14 @@ int main(int argc, char **argv)
 		case 'R':
 			o.replay_back = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'X': {
+			int t = mt_rtype_from_name(optarg);
+
+			if (t < 0)
+				die("--skip-type: no record type `%s'", optarg);
+			skip_types |= 1u << t;
+			break;
+		}
 		default:
 			usage();
 		}
