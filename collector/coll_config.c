@@ -172,7 +172,6 @@ static void set_value(struct mt_coll_config *cfg, struct mt_coll_appliance *app,
 	uint8_t *dst = (uint8_t *)cfg + k->offset;
 	const char *sec = app ? "appliance " : "";
 	const char *secname = app ? app->name : k->section;
-	uint64_t v = 0;
 	char why[120], host[MT_COLL_ADDR];
 	uint16_t port;
 
@@ -215,15 +214,10 @@ static void set_value(struct mt_coll_config *cfg, struct mt_coll_appliance *app,
 		memcpy(dst, val, strlen(val) + 1);
 		return;
 	default:
-		if (!mt_ini_number(pe->err, pe->name, line, k->section, k->key, val,
-				   k->type == MT_CC_SIZE ? MT_INI_SIZE :
-				   k->type == MT_CC_DURATION ? MT_INI_DURATION : MT_INI_NUMBER,
-				   k->min, k->max, &v))
-			return;
-		if (k->width == 4)
-			*(uint32_t *)dst = (uint32_t)v;
-		else
-			*(uint64_t *)dst = v;
+		mt_ini_number(pe->err, pe->name, line, k->section, k->key, val,
+			      k->type == MT_CC_SIZE ? MT_INI_SIZE :
+			      k->type == MT_CC_DURATION ? MT_INI_DURATION : MT_INI_NUMBER,
+			      k->min, k->max, dst, k->width);
 		return;
 	}
 }

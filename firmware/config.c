@@ -358,7 +358,6 @@ static void set_value(struct mt_config *cfg, const struct mt_config_key *k,
 		      unsigned line)
 {
 	uint8_t *dst = (uint8_t *)cfg + k->offset;
-	uint64_t v = 0;
 	char why[96];
 
 	switch (k->type) {
@@ -386,15 +385,10 @@ static void set_value(struct mt_config *cfg, const struct mt_config_key *k,
 				     k->section, k->key, val);
 		return;
 	default:
-		if (!mt_ini_number(err, name, line, k->section, k->key, val,
-				   k->type == MT_CT_SIZE ? MT_INI_SIZE :
-				   k->type == MT_CT_DURATION ? MT_INI_DURATION : MT_INI_NUMBER,
-				   k->min, k->max, &v))
-			return;
-		if (k->width == 4)
-			*(uint32_t *)dst = (uint32_t)v;
-		else
-			*(uint64_t *)dst = v;
+		mt_ini_number(err, name, line, k->section, k->key, val,
+			      k->type == MT_CT_SIZE ? MT_INI_SIZE :
+			      k->type == MT_CT_DURATION ? MT_INI_DURATION : MT_INI_NUMBER,
+			      k->min, k->max, dst, k->width);
 		return;
 	}
 }

@@ -181,7 +181,8 @@ bool mt_ini_parse_bool(const char *s, bool *out)
 
 bool mt_ini_number(struct mt_config_errors *err, const char *name, unsigned line,
 		   const char *section, const char *key, const char *val,
-		   enum mt_ini_num kind, uint64_t min, uint64_t max, uint64_t *out)
+		   enum mt_ini_num kind, uint64_t min, uint64_t max, void *dst,
+		   unsigned width)
 {
 	uint64_t v;
 
@@ -202,7 +203,10 @@ bool mt_ini_number(struct mt_config_errors *err, const char *name, unsigned line
 				     (unsigned long long)max, kind == MT_INI_SIZE ? " bytes" : "");
 		return false;
 	}
-	*out = v;
+	if (width == 4)
+		*(uint32_t *)dst = (uint32_t)v;
+	else
+		*(uint64_t *)dst = v;
 	return true;
 }
 

@@ -66,11 +66,13 @@ bool mt_ini_parse_bool(const char *s, bool *out);
 /*
  * Parses `val` as `kind` within [min, max]; on failure reports
  * "[section] key: `val' is not a ..." or "... is out of range ..." at
- * `line` and returns false.
+ * `line` and returns false. On success stores the value in `dst`, a
+ * uint32_t when `width` is 4, else a uint64_t.
  */
 bool mt_ini_number(struct mt_config_errors *err, const char *name, unsigned line,
 		   const char *section, const char *key, const char *val,
-		   enum mt_ini_num kind, uint64_t min, uint64_t max, uint64_t *out);
+		   enum mt_ini_num kind, uint64_t min, uint64_t max, void *dst,
+		   unsigned width);
 
 /* Reads a whole file of at most `max` bytes; the caller frees *text. */
 int mt_ini_load(const char *path, size_t max, char **text, size_t *len,
