@@ -399,7 +399,8 @@ static int keep_rec(void *ctx, const struct mt_ipfix_msg_info *info, const struc
 
 /*
  * Messages of RFC 5655 files (what mailtapd --ipfix writes). One file
- * once is sent as it is, with the file's own numbers. Otherwise the
+ * once, with no --skip-type, is sent as it is, with the file's own
+ * numbers. Otherwise the
  * files' records are sent `repeat` times over, re-encoded into new
  * messages with contiguous numbers, every time field of round k moved by
  * k times the records' time span: a long, realistic stream whose time
@@ -413,7 +414,7 @@ static void load_replay(struct client *c)
 	struct mt_ipfix_enc e;
 	struct mt_rec *r = malloc(sizeof(*r));
 	uint8_t *msg = malloc(MT_IPFIX_MSG_MAX);
-	bool renumber = o->nreplay > 1 || o->repeat > 1, first = true;
+	bool renumber = o->nreplay > 1 || o->repeat > 1 || skip_types, first = true;
 	uint32_t seq = 0;
 	uint64_t span;
 
@@ -949,7 +950,7 @@ static void usage(void)
 		"  --flow-only         synthetic records all of type flow\n"
 		"  --replay FILE       send the messages of an IPFIX file instead (repeatable)\n"
 		"  --repeat K          send the --replay files K times over, renumbered\n"
-		"  --skip-type T       with --repeat: leave records of type T out (repeatable)\n"
+		"  --skip-type T       with --replay: leave records of type T out (repeatable)\n"
 		"  --start-seq N       first sequence number of synthetic records (default 0)\n"
 		"  --msg-size B        message size (default 16000)\n"
 		"  --procs P           P exporters at once (forked), one domain each; %%u in the\n"
