@@ -213,9 +213,14 @@ EOF
 	"$BIN" --read "$tmp/tap.pcap" --json "$tmp/T1.json" -q || { fail "--read of the tap traffic"; return 1; }
 	conf tap "$EAL --lcores 0@0,1@1,2@0 --file-prefix mt$$t --vdev net_tap0,iface=mttap$$" \
 		"rx_queues = 2" "idle_exit = 4s"
-	# Started before mailtapd: waits for the tap to come up, sends every
-	# frame from the kernel side (a small pause now and then so the tun
-	# queues never overflow), then reads the per-queue counters.
+	# Started before mailtapd. Frames sent to the tap before the PMD reads
+	# all its queues can be lost, so a readiness handshake comes first:
+	# after the tap is up, one UDP probe to the discard port (10.9.0.1 ->
+	# 10.9.0.2:9, a new source port each time so they spread over the
+	# queues) every 20 ms until the port's telemetry shows every queue has
+	# received one. The probe flows are left out of the comparison below.
+	# Then the capture is sent (a small pause now and then so the tun
+	# queues never overflow) and the per-queue counters are read.
 	ip netns exec "$ns" "$PY" - "$tmp/tap.pcap" "mttap$$" \
 		"/var/run/dpdk/mt$$t/dpdk_telemetry.v2" >"$tmp/inject.out" 2>&1 <<'EOF' &
 import json, socket, struct, sys, time
@@ -232,6 +237,37 @@ while True:
     time.sleep(0.02)
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((ifname, 0))
+def queue_stats():
+    t = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        t.connect(tel)
+        t.recv(4096)
+        t.send(b'/ethdev/stats,0')
+        r = json.loads(t.recv(65536)).get('/ethdev/stats')
+        return r['q_ipackets'][:2] if r else None
+    finally:
+        t.close()
+def probe(sport):
+    udp = struct.pack('!HHHH', sport, 9, 8 + 14, 0) + b'mailtap-probe\n'
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0x4000, 64,
+                     17, 0, bytes([10, 9, 0, 1]), bytes([10, 9, 0, 2]))
+    return b'\x02\x00\x00\x00\x00\x0a\x02\x00\x00\x00\x00\x09\x08\x00' + ip + udp
+probes = 0
+while True:
+    s.send(probe(50000 + probes))
+    probes += 1
+    time.sleep(0.02)
+    try:
+        q = queue_stats()
+    except (OSError, ValueError, KeyError, TypeError):
+        q = None
+    if q and len(q) == 2 and all(q):
+        break
+    if time.time() > deadline:
+        sys.exit('the PMD never received probes on every queue '
+                 '(%d sent, per queue %s)' % (probes, q))
+q0 = q
+print('ready after %d probe frame(s)' % probes)
 d = open(path, 'rb').read()
 off, n = 24, 0
 while off + 16 <= len(d):
@@ -242,12 +278,10 @@ while off + 16 <= len(d):
         time.sleep(0.002)
     off += 16 + incl
 time.sleep(0.5)
-t = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-t.connect(tel)
-t.recv(4096)
-t.send(b'/ethdev/stats,0')
-q = json.loads(t.recv(65536))['/ethdev/stats']['q_ipackets'][:2]
-print('sent %d frames; per-queue packets %s' % (n, q))
+q = [a - b for a, b in zip(queue_stats(), q0)]
+drops = open('/sys/class/net/%s/statistics/tx_dropped' % ifname).read().strip()
+print('sent %d frames; per-queue packets after the probes %s; '
+      'kernel tx_dropped %s' % (n, q, drops))
 sys.exit(0 if all(q) else 3)
 EOF
 	inj=$!
@@ -269,7 +303,7 @@ def flows(path):
     out = []
     for line in open(path):
         r = json.loads(line)
-        if r.get('event_type') == 'flow':
+        if r.get('event_type') == 'flow' and r.get('src_ip') != '10.9.0.1':
             f = r['flow']
             out.append((r['src_ip'], r['src_port'], r['dest_ip'], r['dest_port'],
                         r['proto'], f['pkts_toserver'], f['pkts_toclient'],
