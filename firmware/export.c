@@ -1092,6 +1092,7 @@ static void update_gauges(struct mt_export *x)
 static void *thread_main(void *arg)
 {
 	struct mt_export *x = arg;
+	uint64_t msgs, recs;
 
 	x->next_sync = mono_ns() + SYNC_INTERVAL_NS;
 	x->retry_at = 0;
@@ -1110,6 +1111,18 @@ static void *thread_main(void *arg)
 			x->draining = true;
 			x->drain_deadline = now + x->cfg.export.drain_timeout_ns;
 			flush_due(x, now, true);
+			mt_spool_unacked(x->spool, &msgs, &recs);
+			if (msgs) {
+				char d[32];
+
+				/* Says why mailtapd has not exited yet. */
+				fprintf(stderr, "mailtapd: export: input done; %llu records "
+					"(%llu messages) in the spool wait for %s:%s, "
+					"for up to %s ([export] drain_timeout)\n",
+					(unsigned long long)recs, (unsigned long long)msgs,
+					x->host, x->port,
+					dur(d, sizeof(d), x->cfg.export.drain_timeout_ns));
+			}
 			if (x->c.state == C_IDLE)
 				x->retry_at = now; /* one more try, now */
 		}

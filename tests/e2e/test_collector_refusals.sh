@@ -105,6 +105,16 @@ else:
 EOF
 }
 
+# wait_metric NAME WANT SECONDS: polls the metric until it equals WANT (so
+# a slow machine does not turn a fixed sleep into a failure); no verdict.
+wait_metric() {
+	i=0
+	while [ "$(metric "$1")" != "$2" ] && [ $i -lt $(($3 * 20)) ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
 # refused CASE REASON LOGTEXT: the client failed, the log says why, the
 # metric counted it.
 refused() {
@@ -122,15 +132,16 @@ refused() {
 }
 
 # Background trouble while everything else runs: a connection that never
-# handshakes, and an appliance stuck half-way through a message.
+# handshakes, and an appliance stuck half-way through a message. Both would
+# hang on for a minute; the cleanup ends them.
 python3 - "$port" <<'EOF' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-time.sleep(4)
+time.sleep(60)
 EOF
 bg="$bg $!"
 "$client" --connect 127.0.0.1:$port --ca "$tmp/pki/ca.crt" --cert "$tmp/pki/tap-02.crt" \
-	--key "$tmp/pki/tap-02.key" --server-name collector --domain 2 --records 100 --stall 6 \
+	--key "$tmp/pki/tap-02.key" --server-name collector --domain 2 --records 100 --stall 60 \
 	--attempts 1 >"$tmp/stall.out" 2>&1 &
 bg="$bg $!"
 sleep 0.3
@@ -181,8 +192,9 @@ fi
 n=$("$coll" query --db "$tmp/c.db" --appliance tap-02 --format json | wc -l)
 [ "$n" -eq 0 ] && ok "nothing stored for the refused and the stuck connections" ||
 	bad "$n records stored for tap-02"
-sleep 1.5
+wait_metric 'mailtap_collector_refusals_total{reason="handshake_timeout"}' 1 15
 refused "connection that never handshakes" handshake_timeout "no finished handshake after" 1
+wait_metric 'mailtap_collector_connections{state="established"}' 1 15
 est=$(metric 'mailtap_collector_connections{state="established"}')
 [ "$est" = 1 ] && ok "the stuck appliance is still connected, harmlessly (1 established)" ||
 	bad "established connections: $est (want the stuck one)"

@@ -48,6 +48,15 @@ trap 'exit 1' INT TERM
 failed=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failed=1; }
+# wait_log FILE TEXT SECONDS: waits until FILE contains TEXT (no verdict:
+# the check that follows decides).
+wait_log() {
+	i=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null && [ $i -lt $(($3 * 20)) ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
 
 pki=$tmp/pki
 other=$tmp/other
@@ -310,7 +319,10 @@ conf "$tmp/gone.conf" "$port" "$tmp/spool-gone" "drain_timeout=30s"
 "$bin" --read "$cap" -c "$tmp/gone.conf" --json "$tmp/gone.json" -q 2>"$tmp/gone.err" &
 mpid=$!
 pids="$pids $mpid"
+# The collector comes back once mailtapd has found it away (at least once),
+# and not before 2 s have passed.
 sleep 2
+wait_log "$tmp/gone.err" "cannot connect" 30
 start_sink gone --listen-port "$port" $TLS_SINK
 wait "$mpid"
 rc=$?
@@ -357,7 +369,8 @@ conf "$tmp/later2.conf" "$port" "$tmp/spool-later" "drain_timeout=60s"
 "$bin" --read "$small" -c "$tmp/later2.conf" -q 2>"$tmp/later2.err" &
 mpid=$!
 pids="$pids $mpid"
-sleep 1.5
+# Killed once its input is done and everything sits in the spool.
+wait_log "$tmp/later2.err" "in the spool wait for" 30
 kill -9 "$mpid" 2>/dev/null
 wait "$mpid" 2>/dev/null
 "$bin" --read "$small" --json "$tmp/later2.json" -q

@@ -102,7 +102,7 @@ while [ ! -s "$tmp/sink.port" ]; do
 	[ $i -gt 100 ] && { echo "FAIL: the listener did not start: $(cat "$tmp/sink.log")"; exit 1; }
 	sleep 0.05
 done
-tcpdump -i lo -U -w "$tmp/lo.pcap" "tcp port $port" 2>"$tmp/tcpdump.log" &
+tcpdump -i lo -U --immediate-mode -w "$tmp/lo.pcap" "tcp port $port" 2>"$tmp/tcpdump.log" &
 tpid=$!
 pids="$pids $tpid"
 i=0
