@@ -8,7 +8,7 @@ set -e
 pkgs_build="gcc make pkg-config libpcap-dev libdpdk-dev dpdk libmbedtls-dev libsqlite3-dev sqlite3 libbpf-dev libxdp-dev bpftool clang llvm"
 pkgs_test="$pkgs_build libcmocka-dev tshark tcpdump iproute2 python3 python3-scapy libclang-rt-14-dev procps libfixbuf-tools openssl"
 pkgs_demo="$pkgs_build python3"
-pkgs_bench="$pkgs_build libndpi-bin valgrind tshark libfixbuf-tools openssl python3"
+pkgs_bench="$pkgs_build dpdk-dev libndpi-bin valgrind tshark libfixbuf-tools openssl python3"
 pkgs_fuzz="$pkgs_build clang libclang-rt-14-dev"
 pkgs_lab="$pkgs_test postfix dovecot-imapd dovecot-pop3d swaks curl libnet-ssleay-perl ethtool openssl"
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # The test runner behind `make test`: every unit test (plain, then under
-# ASan+UBSan) and every end-to-end script in tests/e2e, one line each, then
-# "N passed, N failed". Exit status is non-zero when anything failed.
+# ASan+UBSan), every end-to-end script in tests/e2e and a smoke run of the
+# demo, one line each, then "N passed, N failed". Exit status is non-zero
+# when anything failed.
 B=${1:-build}
 LOGDIR=$B/test-logs
 mkdir -p "$LOGDIR"
@@ -41,6 +42,34 @@ for s in tests/e2e/test_*.sh; do
 	[ -f "$s" ] || continue
 	run "e2e/$(basename "$s" .sh)" sh "$s" "$B"
 done
+
+# The demo (`make demo`) end to end, on loopback only: it must exit 0 and
+# the collector's tables it prints (sessions per protocol, logins, alerts)
+# must each have at least one row.
+demo_smoke() {
+	out=$LOGDIR/demo.out
+	DEMO_CAPTURE='' DEMO_PORT=$((20000 + $$ % 10000)) sh tests/demo.sh "$B" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	if [ $rc -ne 0 ]; then
+		echo "demo smoke: tests/demo.sh exited $rc"
+		return 1
+	fi
+	awk '/^Sessions per protocol/ { t = "sessions"; h = 0; next }
+	     /^Logins \(auth records\)/ { t = "logins"; h = 0; next }
+	     /^Alerts:/ { t = "alerts"; h = 0; next }
+	     t != "" && /^ *$/ { t = ""; next }
+	     t != "" && /\(none\)/ { next }
+	     t != "" { if (h) rows[t]++; else h = 1 }
+	     END { bad = 0
+		   split("sessions logins alerts", want, " ")
+		   for (i = 1; i <= 3; i++) {
+			printf "demo smoke: %s table, %d rows\n", want[i], rows[want[i]]
+			if (rows[want[i]] < 1) bad = 1
+		   }
+		   exit bad }' "$out"
+}
+run "demo" demo_smoke
 
 echo "$pass passed, $fail failed"
 if [ "$fail" -ne 0 ]; then

@@ -4,8 +4,11 @@
 
 tests/lab/lab.sh writes NAME.truth.json beside each capture: every TCP
 session with its client, server, logins (user, result, whether readable in
-clear), SMTP transactions (envelope, replies, attachments and their
-SHA-256), IMAP selects/fetches/stores, POP3 STAT/RETR/DELE, and TLS SNI.
+clear, mechanism), SMTP transactions (envelope, MAIL parameters as the
+client's transcript shows them, replies, the message's From/To/Cc,
+attachments and their SHA-256), IMAP selects/fetches/stores, POP3
+STAT/RETR/DELE, TLS SNI and version, and the lab server's certificate
+(subject and SHA-256 fingerprint).
 This script runs mailtapd on the capture and checks that the records say
 the same, session by session. It prints one line per check and exits 1 on
 any mismatch.
@@ -13,6 +16,7 @@ any mismatch.
 usage: lab_truth_check.py MAILTAPD CAPTURE.pcap [...]
 """
 import json
+import re
 import subprocess
 import sys
 
@@ -63,12 +67,28 @@ def check_auth(name, sid, t, recs):
     for got, exp in zip(auths, want):
         check(got.get("user", "") == exp["user"], "%s %s: auth user %r, lab used %r"
               % (name, sid, got.get("user"), exp["user"]))
+        check(got.get("mechanism") == exp["mechanism"], "%s %s: auth mechanism %r, lab used %r"
+              % (name, sid, got.get("mechanism"), exp["mechanism"]))
         check(got["result"] == exp["result"], "%s %s: auth result %s for %s, lab saw %s"
               % (name, sid, got["result"], exp["user"], exp["result"]))
         check(got["cleartext"] == exp["cleartext"], "%s %s: cleartext %s, lab says %s"
               % (name, sid, got["cleartext"], exp["cleartext"]))
         check(got.get("reply", "") == exp["reply"][:200], "%s %s: auth reply %r, server said %r"
               % (name, sid, got.get("reply"), exp["reply"]))
+
+
+def mail_params(t):
+    """The parameters after MAIL FROM:<...> of each MAIL command the
+    client's own log shows (swaks's transcript, curl's -v output), in
+    order; None when the truth holds no such log (smtplib sessions)."""
+    lines = t.get("transcript") or t.get("curl_verbose") or []
+    out = []
+    for line in lines:
+        m = re.match(r"\s*(->|>) (MAIL FROM:.*)$", line, re.I)
+        if m:
+            arg = m.group(2)
+            out.append(arg[arg.find(">") + 1:].strip() if ">" in arg else "")
+    return out or None
 
 
 def check_smtp(name, sid, t, recs):
@@ -88,6 +108,13 @@ def check_smtp(name, sid, t, recs):
         return
     check(len(smtp) == len(txs), "%s %s: %d smtp records, lab made %d transactions"
           % (name, sid, len(smtp), len(txs)))
+    params = mail_params(t)
+    if params is not None:
+        check(len(params) == len(txs), "%s %s: %d MAIL commands in the client's log, "
+              "%d transactions" % (name, sid, len(params), len(txs)))
+        for rec, p in zip(smtp, params):
+            check(rec["smtp"].get("mail_params", "") == p, "%s %s: mail_params %r, client sent %r"
+                  % (name, sid, rec["smtp"].get("mail_params"), p))
     for rec, tx in zip(smtp, txs):
         s, e = rec["smtp"], rec.get("email", {})
         if "helo" in t:
@@ -113,6 +140,13 @@ def check_smtp(name, sid, t, recs):
             if "message_id" in msg:
                 check(e.get("message_id") == msg["message_id"], "%s %s: message_id %r, lab %r"
                       % (name, sid, e.get("message_id"), msg["message_id"]))
+            if "header_from" in msg:
+                check(e.get("from") == msg["header_from"], "%s %s: email.from %r, lab %r"
+                      % (name, sid, e.get("from"), msg["header_from"]))
+            for hdr, key in (("header_to", "to"), ("header_cc", "cc")):
+                if hdr in msg:
+                    check(e.get(key, []) == msg[hdr], "%s %s: email.%s %r, lab %r"
+                          % (name, sid, key, e.get(key), msg[hdr]))
             files = e.get("files", [])
             for att in msg.get("attachments", []):
                 hit = [f for f in files if f.get("filename") == att["name"]]
@@ -176,7 +210,13 @@ def check_pop3(name, sid, t, recs):
     check(p.get("deleted", 0) == len(t.get("dele", [])), "%s %s: deleted" % (name, sid))
 
 
-def check_tls(name, sid, t, recs):
+def rdns(dn):
+    """A distinguished name's RDNs, in the order written (no escaped commas
+    in the lab's names)."""
+    return [x.strip() for x in dn.split(",")] if dn else []
+
+
+def check_tls(name, sid, t, recs, cert):
     tls = [r["tls"] for r in recs if r["event_type"] == "tls"]
     if t["tls"] == "none":
         check(not tls, "%s %s: no tls record in cleartext" % (name, sid))
@@ -193,6 +233,22 @@ def check_tls(name, sid, t, recs):
               % (name, sid, tls[0].get("version"), ver))
     check(bool(tls[0].get("starttls")) == (t["tls"] == "starttls"),
           "%s %s: starttls flag" % (name, sid))
+    # The server's certificate is readable in a TLS 1.2 handshake and
+    # encrypted in TLS 1.3. The truth file has it from openssl: the subject
+    # in RFC 2253 order (last RDN first), the fingerprint as colon-separated
+    # upper-case hex; mailtapd writes the subject in certificate order.
+    got_subj, got_fp = tls[0].get("subject"), tls[0].get("fingerprint_sha256")
+    if ver == "TLSv1.3":
+        check(got_subj is None and got_fp is None,
+              "%s %s: certificate %r reported from inside TLS 1.3" % (name, sid, got_subj))
+    elif ver and cert:
+        want_subj = cert.get("subject", "")
+        check(rdns(got_subj)[::-1] == rdns(want_subj),
+              "%s %s: certificate subject %r, lab's certificate %r"
+              % (name, sid, got_subj, want_subj))
+        want_fp = cert.get("sha256_fingerprint", "").replace(":", "").lower()
+        check(bool(want_fp) and (got_fp or "").replace(":", "").lower() == want_fp,
+              "%s %s: certificate sha256 %r, lab's certificate %r" % (name, sid, got_fp, want_fp))
 
 
 def main():
@@ -220,7 +276,7 @@ def main():
                 check(f.get("app_proto") == want_app, "%s %s: app_proto %r, lab %r"
                       % (name, sid, f.get("app_proto"), want_app))
             check_auth(name, sid, t, recs)
-            check_tls(name, sid, t, recs)
+            check_tls(name, sid, t, recs, truth["network"].get("tls_certificate"))
             {"smtp": check_smtp, "imap": check_imap, "pop3": check_pop3}[t["protocol"]](
                 name, sid, t, recs)
         print("%-5s %s: %d sessions checked against its truth file"
