@@ -4,6 +4,7 @@
  * summaries: messages and bytes one user downloads (FETCH of a body, RETR)
  * in a sliding window, a session that takes nearly every message SELECT or
  * STAT announced, and deletions (\Deleted, EXPUNGE, DELE) en masse.
+ * A session longer than the window adds to it only its pro-rata share.
  */
 #include "detect_impl.h"
 
@@ -30,6 +31,8 @@ struct mbox {
 	uint64_t bytes;
 	uint64_t announced;      /* EXISTS or STAT count */
 	uint64_t deleted;
+	uint64_t start;          /* the session's first packet */
+	uint64_t len;            /* how long it lasted, at least */
 	const char *fetched;     /* the verb, for messages */
 };
 
@@ -69,6 +72,28 @@ static bool mbox_of(const struct mt_rec *r, struct mbox *m)
 	return m->messages || m->bytes || m->deleted;
 }
 
+/*
+ * The part of a session's `n` (messages, bytes or deletions) that could
+ * have fallen within one window: all of it when the session was no longer
+ * than the window; otherwise, taking the session to have gone at an even
+ * pace, n * window / length, rounded up. A summary carries only its
+ * session's start and arrives when the session ends, so its length is
+ * taken as the engine clock (the newest record time: not later than the
+ * real end, but for the lag between workers) minus that start, a lower
+ * bound that errs towards counting more. In whole seconds (the length floored, the window rounded up) so
+ * that no product leaves 64 bits: the length is below 2^35 s, the window
+ * at most 30 days, and the result never exceeds n.
+ */
+static uint64_t window_share(uint64_t n, uint64_t len_ns, uint64_t window_ns)
+{
+	uint64_t len = len_ns / MT_NS_PER_SEC;
+	uint64_t win = (window_ns + MT_NS_PER_SEC - 1) / MT_NS_PER_SEC;
+
+	if (len <= win)
+		return n;
+	return n / len * win + ((n % len) * win + len - 1) / len;
+}
+
 static void key_of(struct mt_detect *d, const struct devent *ev, const struct mbox *m,
 		   struct dukey *k)
 {
@@ -96,18 +121,22 @@ static void volume(struct mt_detect *d, const struct devent *ev, const struct mb
 {
 	const struct dcfg *c = &d->cfg;
 	struct dalert_out o;
-	uint64_t nm, nb;
+	uint64_t nm, nb, sm, sb;
 	int upd;
 	char who[96], size[32], span[32];
 
 	if (!e->vol.last || d->now - e->vol.last > c->exfil_window)
 		e->vol_msgs = e->vol_bytes = e->vol_sessions = 0;
 	mt_detect_alert_touch(&e->vol, d->now, c->exfil_window);
+	/* The download began when the session did, not when its summary came. */
+	e->vol.first = MT_MIN(e->vol.first, m->start);
 	e->vol_msgs += m->messages;
 	e->vol_bytes += m->bytes;
 	e->vol_sessions++;
-	nm = mt_detect_win_add(&e->msgs, c->exfil_window, d->now, m->messages);
-	nb = mt_detect_win_add(&e->bytes, c->exfil_window, d->now, m->bytes);
+	sm = window_share(m->messages, m->len, c->exfil_window);
+	sb = window_share(m->bytes, m->len, c->exfil_window);
+	nm = mt_detect_win_add(&e->msgs, c->exfil_window, d->now, sm);
+	nb = mt_detect_win_add(&e->bytes, c->exfil_window, d->now, sb);
 	if (nm < c->exfil_messages && nb < c->exfil_bytes && !e->vol.emitted)
 		return;
 	/* Messages plus MiB: grows with either kind of evidence. */
@@ -130,9 +159,11 @@ static void volume(struct mt_detect *d, const struct devent *ev, const struct mb
 		      mt_detect_app_upper(ev->c->app_proto), who, m->fetched,
 		      (unsigned long long)e->vol_msgs, size, span, o.source);
 	mt_detect_fmt(o.evidence, sizeof(o.evidence),
-		      "%llu messages, %llu bytes in the last %llu s over %u sessions",
+		      "%llu messages, %llu bytes in the last %llu s over %u sessions%s",
 		      (unsigned long long)nm, (unsigned long long)nb,
-		      (unsigned long long)(c->exfil_window / MT_NS_PER_SEC), e->vol_sessions);
+		      (unsigned long long)(c->exfil_window / MT_NS_PER_SEC), e->vol_sessions,
+		      sm < m->messages || sb < m->bytes ?
+			      " (a session longer than that counted pro rata)" : "");
 	mt_detect_emit(d, &o);
 }
 
@@ -202,8 +233,10 @@ static void deletion(struct mt_detect *d, const struct devent *ev, const struct 
 	if (!e->del.last || d->now - e->del.last > c->exfil_window)
 		e->del_total = 0;
 	mt_detect_alert_touch(&e->del, d->now, c->exfil_window);
+	e->del.first = MT_MIN(e->del.first, m->start);
 	e->del_total += m->deleted;
-	n = mt_detect_win_add(&e->dels, c->exfil_window, d->now, m->deleted);
+	n = mt_detect_win_add(&e->dels, c->exfil_window, d->now,
+			      window_share(m->deleted, m->len, c->exfil_window));
 	if ((n < c->exfil_deletions && !e->del.emitted) ||
 	    (upd = mt_detect_alert_due(d, &e->del, e->del_total)) < 0)
 		return;
@@ -231,6 +264,9 @@ void mt_detect_exfil(struct mt_detect *d, const struct devent *ev)
 
 	if (!d->cfg.det_on[DET_EXFIL] || !mbox_of(ev->r, &m))
 		return;
+	/* The engine clock already includes this record's start. */
+	m.start = ev->c->timestamp;
+	m.len = d->now - m.start;
 	key_of(d, ev, &m, &k);
 	if (mt_detect_allowed(d, DET_EXFIL, &ev->src, &ev->srv, k.kind == 1 ? &k.user : NULL))
 		return;

@@ -5,7 +5,8 @@
  * the alerts it writes checked field by field. Each detector is tested
  * just below, at and above its threshold, across its window, against its
  * allow-lists and, where it has one, for success after failures; the
- * engine for update pacing, its counters, and bounded memory under floods.
+ * engine for update pacing, its counters, and bounded memory under floods
+ * of keys, table by table.
  */
 #include "testutil.h"
 
@@ -561,6 +562,46 @@ static void test_stuffing(void **state)
 	assert_int_equal(h.n, 0);
 }
 
+static void test_stuffing_above(void **state)
+{
+	char src[32];
+
+	(void)state;
+	start(NULL);
+	for (int i = 0; i < 8; i++) {
+		snprintf(src, sizeof(src), "10.%d.0.1", i);
+		login_scram(i * 20.0, src, "erin", false);
+	}
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].distinct_sources, 8);
+	/* Above: seven more sources within 16 s of the alert are no new
+	 * record; the 16th source doubles the count and updates at once. */
+	for (int i = 8; i < 15; i++) {
+		snprintf(src, sizeof(src), "10.%d.0.1", i);
+		login_scram(150 + (i - 8) * 1.0, src, "erin", false);
+	}
+	assert_int_equal(h.n, 1);
+	login_scram(160, "10.15.0.1", "erin", false);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.al[1].sid, 8600301);
+	assert_int_equal(h.al[1].update, 1);
+	assert_int_equal(h.al[1].distinct_sources, 16);
+	assert_int_equal(h.al[1].first, ns(0));
+	/* The same sources again, long after: the distinct count did not
+	 * grow, so nothing new to say. */
+	for (int i = 0; i < 16; i++) {
+		snprintf(src, sizeof(src), "10.%d.0.1", i);
+		login_scram(240 + i * 1.0, src, "erin", false);
+	}
+	assert_int_equal(h.n, 2);
+	/* A 17th source a minute after the last record: an update. */
+	login_scram(300, "10.16.0.1", "erin", false);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(h.al[2].update, 2);
+	assert_int_equal(h.al[2].distinct_sources, 17);
+	assert_int_equal(ctr(MT_CTR_detect_alerts_stuffing), 3);
+}
+
 /* ---- cleartext credentials ---------------------------------------- */
 
 static void test_cleartext(void **state)
@@ -796,12 +837,47 @@ static void test_starttls_anomalies_and_known_server(void **state)
 	assert_int_equal(h.n, 3);
 }
 
+/* One alert per server and kind per starttls_window (1 h), the window
+ * running from the latest evidence: it slides while the downgrade goes on. */
+static void test_starttls_window_slides(void **state)
+{
+	(void)state;
+	start(NULL);
+	smtp_session(0, "192.0.2.10", SRV, caps_mangled, false, false, 0, NULL, NULL, 1);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].update, 0);
+	smtp_session(3000, "192.0.2.11", SRV, caps_mangled, false, false, 0, NULL, NULL, 1);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.al[1].update, 1);
+	assert_int_equal(h.al[1].attempts, 2);
+	/* 6500 s after the first but 3500 s after the latest: the same
+	 * episode, an update. */
+	smtp_session(6500, "192.0.2.12", SRV, caps_mangled, false, false, 0, NULL, NULL, 1);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(h.al[2].sid, 8600502);
+	assert_int_equal(h.al[2].update, 2);
+	assert_int_equal(h.al[2].attempts, 3);
+	assert_int_equal(h.al[2].first, ns(0));
+	/* Quiet for more than the window: a new alert. */
+	smtp_session(6500 + 3601, "192.0.2.13", SRV, caps_mangled, false, false, 0, NULL, NULL, 1);
+	assert_int_equal(h.n, 4);
+	assert_int_equal(h.al[3].update, 0);
+	assert_int_equal(h.al[3].attempts, 1);
+	assert_int_equal(h.al[3].first, ns(6500 + 3601));
+	/* starttls_window sets it: with 15 min, 20 min of quiet is a new alert. */
+	start("[detect]\nstarttls_window = 15m\n");
+	smtp_session(0, "192.0.2.10", SRV, caps_mangled, false, false, 0, NULL, NULL, 1);
+	smtp_session(1200, "192.0.2.10", SRV, caps_mangled, false, false, 0, NULL, NULL, 1);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.al[1].update, 0);
+}
+
 /* ---- exfiltration -------------------------------------------------- */
 
-static void imap_session(double t, const char *user, uint32_t exists, uint32_t fetched,
-			 uint64_t bytes, uint32_t deleted, uint32_t expunged)
+static void imap_session_from(double t, const char *src, const char *user, uint32_t exists,
+			      uint32_t fetched, uint64_t bytes, uint32_t deleted, uint32_t expunged)
 {
-	struct mt_body_imap *b = &begin(MT_REC_imap, t, "192.0.2.10", SRV, 143, MT_APP_IMAP)->b.imap;
+	struct mt_body_imap *b = &begin(MT_REC_imap, t, src, SRV, 143, MT_APP_IMAP)->b.imap;
 
 	str(&b->auth_mech, "AUTHENTICATE");
 	str(&b->auth_user, user);
@@ -812,6 +888,22 @@ static void imap_session(double t, const char *user, uint32_t exists, uint32_t f
 	b->bytes_fetched = bytes;
 	b->deleted = deleted;
 	b->expunged = expunged;
+	feed();
+}
+
+/* An IMAP session that started at `t` (its summary's timestamp). */
+static void imap_session(double t, const char *user, uint32_t exists, uint32_t fetched,
+			 uint64_t bytes, uint32_t deleted, uint32_t expunged)
+{
+	imap_session_from(t, "192.0.2.10", user, exists, fetched, bytes, deleted, expunged);
+}
+
+/* Another connection's record at `t` (a UDP flow, which no detector
+ * uses): the engine's clock is the newest record time, so a session
+ * summary fed next arrives at `t`, as at the end of its session. */
+static void clock_to(double t)
+{
+	begin(MT_REC_flow, t, "192.0.2.200", "198.51.100.200", 53, MT_APP_NONE)->b.flow.proto = 17;
 	feed();
 }
 
@@ -891,6 +983,193 @@ static void test_exfil_deletion(void **state)
 	assert_int_equal(h.al[0].messages, 100);
 }
 
+static void test_exfil_volume_above(void **state)
+{
+	(void)state;
+	start(NULL);
+	imap_session(0, "frank", 5000, 500, 1000, 0, 0);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].messages, 500);
+	/* Above: more soon after is no new record until the count doubles
+	 * (messages plus MiB: 500 -> 1000) or a minute has passed. */
+	imap_session(10, "frank", 5000, 400, 1000, 0, 0);
+	assert_int_equal(h.n, 1);
+	imap_session(20, "frank", 5000, 100, 1000, 0, 0);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.al[1].sid, 8600601);
+	assert_int_equal(h.al[1].update, 1);
+	assert_int_equal(h.al[1].messages, 1000);
+	assert_int_equal(h.al[1].attempts, 3);
+	imap_session(50, "frank", 5000, 1, 1000, 0, 0);
+	assert_int_equal(h.n, 2); /* grown, but 30 s and not doubled */
+	imap_session(81, "frank", 5000, 1, 1000, 0, 0);
+	assert_int_equal(h.n, 3); /* a minute after the last record */
+	assert_int_equal(h.al[2].update, 2);
+	assert_int_equal(h.al[2].messages, 1002);
+	assert_int_equal(h.al[2].first, ns(0));
+	/* Quiet for more than the window: a new alert, not an update. */
+	imap_session(700, "frank", 5000, 500, 1000, 0, 0);
+	assert_int_equal(h.n, 4);
+	assert_int_equal(h.al[3].update, 0);
+	assert_int_equal(h.al[3].messages, 500);
+	assert_int_equal(h.al[3].attempts, 1);
+}
+
+/*
+ * A session summary arrives when its session ends and carries the start:
+ * a session longer than the window adds only its share of the window,
+ * count * window / length, rounded up. The whole-mailbox signal is per
+ * session and unchanged.
+ */
+static void test_exfil_long_session(void **state)
+{
+	const struct seen *a;
+
+	(void)state;
+	/* 600 messages and 1 GiB over a day: 5 messages and 7.1 MiB of it
+	 * fit 10 minutes. */
+	start(NULL);
+	clock_to(86400);
+	imap_session(0, "frank", 5000, 600, 1ull << 30, 0, 0);
+	assert_int_equal(h.n, 0);
+	/* The share is counted and rounded up: 5 + 494 is just below, one
+	 * more is 500. */
+	imap_session(86400, "frank", 5000, 494, 1000, 0, 0);
+	assert_int_equal(h.n, 0);
+	imap_session(86401, "frank", 5000, 1, 1000, 0, 0);
+	assert_int_equal(h.n, 1);
+	a = &h.al[0];
+	assert_int_equal(a->sid, 8600601);
+	assert_int_equal(a->messages, 1095);
+	assert_int_equal(a->attempts, 3);
+	/* The episode began when the long session did. */
+	assert_int_equal(a->first, ns(0));
+	assert_int_equal(a->last, ns(86401));
+	assert_non_null(strstr(a->signature, "fetched 1095 messages (1024.0 MiB) in 24 h"));
+	assert_non_null(strstr(a->evidence, "500 messages, "));
+
+	/* The same 600 in 5 minutes: all of it, and the span says so. */
+	start(NULL);
+	clock_to(300);
+	imap_session(0, "frank", 5000, 600, 1000000, 0, 0);
+	assert_int_equal(h.n, 1);
+	a = &h.al[0];
+	assert_int_equal(a->sid, 8600601);
+	assert_int_equal(a->messages, 600);
+	assert_int_equal(a->first, ns(0));
+	assert_int_equal(a->last, ns(300));
+	assert_string_equal(a->signature, "IMAP mass download: frank fetched 600 messages "
+					  "(976.6 KiB) in 5 min from 192.0.2.10");
+	assert_string_equal(a->evidence,
+			    "600 messages, 1000000 bytes in the last 600 s over 1 sessions");
+
+	/* Just inside the window: all 500 count. */
+	start(NULL);
+	clock_to(599.5);
+	imap_session(0, "frank", 5000, 500, 1000, 0, 0);
+	assert_int_equal(count_sid(8600601), 1);
+	/* Just beyond it, the share: 600 * 600 / 721 rounds up to 500 ... */
+	start(NULL);
+	clock_to(721.5);
+	imap_session(0, "frank", 5000, 600, 1000, 0, 0);
+	assert_int_equal(count_sid(8600601), 1);
+	assert_non_null(strstr(h.al[0].evidence, "500 messages, "));
+	assert_non_null(strstr(h.al[0].evidence, "counted pro rata"));
+	/* ... and 600 * 600 / 722 to 499. */
+	start(NULL);
+	clock_to(722.5);
+	imap_session(0, "frank", 5000, 600, 1000, 0, 0);
+	assert_int_equal(h.n, 0);
+
+	/* Bytes alike: 250 MiB over 20 minutes is 125 MiB a window. */
+	start(NULL);
+	clock_to(1200);
+	imap_session(0, "frank", 5000, 10, 250ull << 20, 0, 0);
+	assert_int_equal(h.n, 0);
+	start(NULL);
+	clock_to(590);
+	imap_session(0, "frank", 5000, 10, 250ull << 20, 0, 0);
+	assert_int_equal(count_sid(8600601), 1);
+
+	/* Whole mailbox in a day-long session: still reported. */
+	start(NULL);
+	clock_to(86400);
+	imap_session(0, "frank", 600, 600, 1000, 0, 0);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600602);
+
+	/* Deletions alike: 150 over a day are 2 a window; in 5 min, 150. */
+	start(NULL);
+	clock_to(86400);
+	imap_session(0, "ivan", 0, 0, 0, 150, 150);
+	assert_int_equal(h.n, 0);
+	start(NULL);
+	clock_to(300);
+	imap_session(0, "ivan", 0, 0, 0, 150, 150);
+	assert_int_equal(count_sid(8600603), 1);
+	assert_int_equal(h.al[0].first, ns(0));
+	assert_int_equal(h.al[0].messages, 150);
+}
+
+static void test_exfil_deletion_window_slides(void **state)
+{
+	(void)state;
+	start(NULL);
+	/* The user stays active, but the 98 deletions at 0 s have left the
+	 * window by 610 s. */
+	imap_session(0, "ivan", 0, 0, 0, 98, 0);
+	imap_session(300, "ivan", 0, 0, 0, 1, 0);
+	imap_session(610, "ivan", 0, 0, 0, 1, 0);
+	imap_session(620, "ivan", 0, 0, 0, 97, 0);
+	assert_int_equal(h.n, 0); /* 99 inside */
+	imap_session(630, "ivan", 0, 0, 0, 1, 0);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600603);
+	assert_string_equal(h.al[0].evidence, "100 deletions in the last 600 s");
+	/* One episode all along: its total covers all of it. */
+	assert_int_equal(h.al[0].messages, 198);
+	assert_int_equal(h.al[0].first, ns(0));
+	/* Sliding, not fixed: 50 late in one ten-minute span and 50 early
+	 * in the next are 100 within the window. */
+	start(NULL);
+	imap_session(550, "ivan", 0, 0, 0, 50, 0);
+	imap_session(650, "ivan", 0, 0, 0, 50, 0);
+	assert_int_equal(count_sid(8600603), 1);
+}
+
+static void test_exfil_allowlists(void **state)
+{
+	(void)state;
+	/* Deletions by an allow-listed user; another user is still seen. */
+	start("[detect]\nexfil_allow_users = ivan\n");
+	imap_session(0, "ivan", 0, 0, 0, 500, 500);
+	assert_int_equal(h.n, 0);
+	assert_true(ctr(MT_CTR_detect_allowlisted) >= 1);
+	imap_session(1, "judy", 0, 0, 0, 100, 0);
+	assert_int_equal(count_sid(8600603), 1);
+	assert_string_equal(h.al[0].user, "judy");
+	start("[detect]\nexfil_allow_servers = 198.51.100.0/24\n");
+	imap_session(0, "ivan", 0, 0, 0, 500, 500);
+	assert_int_equal(h.n, 0);
+	/* Whole mailbox from an allow-listed host (a backup server). */
+	start("[detect]\nexfil_allow_sources = 192.0.2.0/24\n");
+	imap_session(0, "frank", 100, 100, 1000, 0, 0);
+	assert_int_equal(h.n, 0);
+	imap_session_from(1, "203.0.113.20", "frank", 100, 100, 1000, 0, 0);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600602);
+	assert_string_equal(h.al[0].source, "203.0.113.20");
+	start("[detect]\nexfil_allow_users = frank\n");
+	imap_session(0, "frank", 100, 100, 1000, 0, 0);
+	assert_int_equal(h.n, 0);
+	imap_session(1, "grace", 100, 100, 1000, 0, 0);
+	assert_int_equal(count_sid(8600602), 1);
+	/* Another detector's list does not silence this one. */
+	start("[detect]\nrelay_allow_users = frank\n");
+	imap_session(0, "frank", 100, 100, 1000, 0, 0);
+	assert_int_equal(count_sid(8600602), 1);
+}
+
 /* ---- exploits ------------------------------------------------------ */
 
 static void test_exploit(void **state)
@@ -941,6 +1220,40 @@ static void test_exploit(void **state)
 	start("[detect]\nexploit_allow_sources = 203.0.113.0/24\n");
 	anomaly_at(0, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver", "x", 1);
 	assert_int_equal(h.n, 0);
+}
+
+/* One alert per source and kind per exploit_window (1 h) from the latest
+ * evidence: it slides while the probing goes on. */
+static void test_exploit_window_slides(void **state)
+{
+	(void)state;
+	start(NULL);
+	anomaly_at(0, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver", "x", 1);
+	anomaly_at(3000, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver",
+		   "x", 1);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.al[1].update, 1);
+	anomaly_at(6500, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver",
+		   "x", 1);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(h.al[2].update, 2);
+	assert_int_equal(h.al[2].attempts, 3);
+	assert_int_equal(h.al[2].first, ns(0));
+	anomaly_at(6500 + 3601, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string",
+		   "toserver", "x", 1);
+	assert_int_equal(h.n, 4);
+	assert_int_equal(h.al[3].update, 0);
+	assert_int_equal(h.al[3].attempts, 1);
+	assert_string_equal(h.al[3].signature, "SMTP exploit attempt: ${...} expansion string in "
+					       "a command (CVE-2019-10149 style) from 203.0.113.66 "
+					       "to 198.51.100.2:25");
+	/* exploit_window sets it: with 5 min, 10 min of quiet is a new alert. */
+	start("[detect]\nexploit_window = 5m\n");
+	anomaly_at(0, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver", "x", 1);
+	anomaly_at(600, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver",
+		   "x", 1);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.al[1].update, 0);
 }
 
 /* ---- relay --------------------------------------------------------- */
@@ -997,6 +1310,55 @@ static void test_relay(void **state)
 	assert_int_equal(h.al[0].distinct_users, 20);
 }
 
+static void test_relay_window_slides(void **state)
+{
+	char from[64];
+
+	(void)state;
+	start(NULL);
+	/* The key stays active (never quiet for a window), but the 150
+	 * recipients at 0 s have left the window by 610 s: 50 inside it. */
+	smtp_txn(0, "192.0.2.10", "mallory", "<mallory@example.test>", 150);
+	smtp_txn(300, "192.0.2.10", "mallory", "<mallory@example.test>", 40);
+	smtp_txn(610, "192.0.2.10", "mallory", "<mallory@example.test>", 10);
+	smtp_txn(620, "192.0.2.10", "mallory", "<mallory@example.test>", 149);
+	assert_int_equal(h.n, 0); /* 199 inside */
+	smtp_txn(630, "192.0.2.10", "mallory", "<mallory@example.test>", 1);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600801);
+	assert_string_equal(h.al[0].evidence, "200 recipients in the last 600 s");
+	/* One episode all along: its totals and span cover all of it. */
+	assert_int_equal(h.al[0].attempts, 350);
+	assert_int_equal(h.al[0].messages, 5);
+	assert_int_equal(h.al[0].first, ns(0));
+	/* Sliding, not fixed: late in one ten-minute span and early in the
+	 * next are within one window. */
+	start(NULL);
+	smtp_txn(550, "192.0.2.10", "mallory", "<mallory@example.test>", 100);
+	smtp_txn(650, "192.0.2.10", "mallory", "<mallory@example.test>", 100);
+	assert_int_equal(count_sid(8600801), 1);
+	/* Senders alike: the 10 of the first seconds are forgotten by 700 s,
+	 * the 9 of 300 s are not. */
+	start(NULL);
+	for (int i = 0; i < 10; i++) {
+		snprintf(from, sizeof(from), "<a%d@example.test>", i);
+		smtp_txn(i, "192.0.2.30", NULL, from, 1);
+	}
+	for (int i = 0; i < 9; i++) {
+		snprintf(from, sizeof(from), "<b%d@example.test>", i);
+		smtp_txn(300 + i, "192.0.2.30", NULL, from, 1);
+	}
+	for (int i = 0; i < 10; i++) {
+		snprintf(from, sizeof(from), "<c%d@example.test>", i);
+		smtp_txn(700 + i, "192.0.2.30", NULL, from, 1);
+	}
+	assert_int_equal(count_sid(8600802), 0); /* 19 inside */
+	smtp_txn(710, "192.0.2.30", NULL, "<c10@example.test>", 1);
+	assert_int_equal(count_sid(8600802), 1);
+	assert_int_equal(last_sid(8600802)->distinct_users, 20);
+	assert_int_equal(last_sid(8600802)->messages, 30);
+}
+
 /* ---- scans --------------------------------------------------------- */
 
 static void flow_at(double t, const char *src, const char *dst, uint16_t port, uint8_t ts_flags,
@@ -1048,6 +1410,46 @@ static void test_scan(void **state)
 		flow_at(i, "203.0.113.5", dst, 25, 0x02, 0, MT_APP_NONE);
 	}
 	assert_int_equal(h.n, 0);
+}
+
+static void test_scan_window_slides(void **state)
+{
+	char dst[32];
+
+	(void)state;
+	start(NULL);
+	/* The source stays active, but the 10 targets of the first seconds
+	 * have left the window by 700 s; the 9 of 300 s have not. */
+	for (int i = 0; i < 10; i++) {
+		snprintf(dst, sizeof(dst), "10.0.3.%d", i);
+		flow_at(i, "203.0.113.5", dst, 25, 0x02, 0, MT_APP_NONE);
+	}
+	for (int i = 0; i < 9; i++) {
+		snprintf(dst, sizeof(dst), "10.0.4.%d", i);
+		flow_at(300 + i, "203.0.113.5", dst, 25, 0x02, 0, MT_APP_NONE);
+	}
+	for (int i = 0; i < 10; i++) {
+		snprintf(dst, sizeof(dst), "10.0.5.%d", i);
+		flow_at(700 + i, "203.0.113.5", dst, 25, 0x02, 0, MT_APP_NONE);
+	}
+	assert_int_equal(h.n, 0); /* 19 inside */
+	flow_at(710, "203.0.113.5", "10.0.5.10", 25, 0x02, 0, MT_APP_NONE);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600901);
+	assert_string_equal(h.al[0].evidence, "30 incomplete connections to 20 distinct server "
+					      "ports in the last 600 s");
+	assert_int_equal(h.al[0].attempts, 30);
+	assert_int_equal(h.al[0].first, ns(0));
+	/* Sliding, not fixed: 10 targets late in one ten-minute span and 10
+	 * early in the next. */
+	start(NULL);
+	for (int i = 0; i < 10; i++) {
+		snprintf(dst, sizeof(dst), "10.0.5.%d", i);
+		flow_at(590 + i, "203.0.113.5", dst, 25, 0x02, 0, MT_APP_NONE);
+		snprintf(dst, sizeof(dst), "10.0.6.%d", i);
+		flow_at(601 + i, "203.0.113.5", dst, 25, 0x02, 0, MT_APP_NONE);
+	}
+	assert_int_equal(h.n, 1);
 }
 
 /* ---- engine ------------------------------------------------------- */
@@ -1279,6 +1681,187 @@ static void test_eviction_loses_only_idle_keys(void **state)
 	assert_int_equal(count_sid(8600101), 1);
 }
 
+/*
+ * Floods of the other tables: 100 000 keys through a cap of 256, all live
+ * (within their windows), then a real attack. Memory and the heap stay as
+ * they were at creation, every live key pushed out is counted, and the
+ * attack is still found: a full table makes room for it.
+ */
+#define FLOOD 100000
+#define FLOOD_CAP 256
+
+struct flood {
+	size_t mem;
+	struct mallinfo2 heap;
+};
+
+static void flood_begin(struct flood *f)
+{
+	h.no_json = true;
+	f->mem = mt_detect_memory(h.d);
+	f->heap = mallinfo2();
+}
+
+static void flood_end(const struct flood *f)
+{
+	struct mallinfo2 now = mallinfo2();
+
+	assert_int_equal(mt_detect_memory(h.d), f->mem);
+	assert_int_equal(now.uordblks, f->heap.uordblks);
+	table_caps_hold();
+}
+
+/* Flood key i: distinct addresses in 10/8. */
+static void flood_addr(int i, char *out, size_t len)
+{
+	snprintf(out, len, "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+}
+
+static void test_flood_exfil_users(void **state)
+{
+	struct flood f;
+	char user[24];
+
+	(void)state;
+	start("[detect]\nexfil_users_max = 256\n");
+	flood_begin(&f);
+	for (int i = 0; i < FLOOD; i++) {
+		snprintf(user, sizeof(user), "u%d", i);
+		imap_session(i * 0.001, user, 0, 1, 1000, 1, 0);
+	}
+	assert_int_equal(h.n, 0);
+	assert_int_equal(ctr(MT_CTR_detect_evictions_exfil_users), FLOOD - FLOOD_CAP);
+	imap_session(101, "mallory", 0, 300, 1000, 0, 0);
+	imap_session(102, "mallory", 0, 200, 1000, 0, 0);
+	flood_end(&f);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600601);
+	assert_string_equal(h.al[0].user, "mallory");
+	assert_int_equal(h.al[0].messages, 500);
+	assert_int_equal(h.al[0].attempts, 2);
+}
+
+static void test_flood_relay_keys(void **state)
+{
+	struct flood f;
+	char src[32];
+
+	(void)state;
+	start("[detect]\nrelay_keys_max = 256\n");
+	flood_begin(&f);
+	for (int i = 0; i < FLOOD; i++) {
+		flood_addr(i, src, sizeof(src));
+		smtp_txn(i * 0.001, src, NULL, "<news@example.test>", 10);
+	}
+	assert_int_equal(h.n, 0);
+	assert_int_equal(ctr(MT_CTR_detect_evictions_relay_keys), FLOOD - FLOOD_CAP);
+	smtp_txn(101, "203.0.113.50", NULL, "<spam@example.test>", 150);
+	smtp_txn(102, "203.0.113.50", NULL, "<spam@example.test>", 50);
+	flood_end(&f);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600801);
+	assert_string_equal(h.al[0].source, "203.0.113.50");
+	assert_int_equal(h.al[0].attempts, 200);
+	assert_int_equal(h.al[0].messages, 2);
+}
+
+static void test_flood_scan_sources(void **state)
+{
+	struct flood f;
+	char src[32], dst[32];
+
+	(void)state;
+	start("[detect]\nscan_sources_max = 256\n");
+	flood_begin(&f);
+	for (int i = 0; i < FLOOD; i++) {
+		flood_addr(i, src, sizeof(src));
+		flow_at(i * 0.001, src, SRV, 25, 0x02, 0, MT_APP_NONE);
+	}
+	assert_int_equal(h.n, 0);
+	assert_int_equal(ctr(MT_CTR_detect_evictions_scan_sources), FLOOD - FLOOD_CAP);
+	for (int i = 0; i < 20; i++) {
+		snprintf(dst, sizeof(dst), "198.51.100.%d", 10 + i);
+		flow_at(101 + i * 0.1, "203.0.113.5", dst, 143, 0x02, 0x14, MT_APP_NONE);
+	}
+	flood_end(&f);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600901);
+	assert_string_equal(h.al[0].source, "203.0.113.5");
+	assert_int_equal(h.al[0].attempts, 20);
+}
+
+/* The servers table is STARTTLS's memory: a server pushed out by more
+ * than servers_max others is forgotten (documented), one that stayed
+ * among them is still defended. */
+static void test_flood_servers(void **state)
+{
+	struct flood f;
+	char dst[32];
+
+	(void)state;
+	start("[detect]\nservers_max = 256\n");
+	flood_begin(&f);
+	for (int i = 0; i < FLOOD; i++) {
+		flood_addr(i, dst, sizeof(dst));
+		smtp_session(i * 0.001, "192.0.2.10", dst, caps_tls, true, false, 0, NULL, NULL, 1);
+	}
+	assert_int_equal(h.n, 0);
+	assert_int_equal(ctr(MT_CTR_detect_evictions_servers), FLOOD - FLOOD_CAP);
+	/* Learnt after the flood, then 255 more servers: still known. */
+	smtp_session(101, "192.0.2.10", SRV, caps_tls, true, false, 0, NULL, NULL, 1);
+	for (int i = 0; i < FLOOD_CAP - 1; i++) {
+		flood_addr(FLOOD + i, dst, sizeof(dst));
+		smtp_session(102 + i * 0.001, "192.0.2.10", dst, caps_tls, true, false, 0, NULL,
+			     NULL, 1);
+	}
+	smtp_session(110, "192.0.2.11", SRV, caps_none, false, false, 0, NULL, NULL, 1);
+	/* Another, followed by 256 more: pushed out, so no alert. */
+	smtp_session(120, "192.0.2.10", "198.51.100.3", caps_tls, true, false, 0, NULL, NULL, 1);
+	for (int i = 0; i < FLOOD_CAP; i++) {
+		flood_addr(2 * FLOOD + i, dst, sizeof(dst));
+		smtp_session(121 + i * 0.001, "192.0.2.10", dst, caps_tls, true, false, 0, NULL,
+			     NULL, 1);
+	}
+	smtp_session(130, "192.0.2.11", "198.51.100.3", caps_none, false, false, 0, NULL, NULL, 1);
+	flood_end(&f);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.al[0].sid, 8600501);
+	assert_string_equal(h.al[0].server, SRV ":587");
+}
+
+/* The events table holds the one-off alerts (here exploit strings from
+ * 100 000 sources, each an alert): after the flood an attacker's first
+ * attempt is a new alert and its second is counted on the same key. */
+static void test_flood_events(void **state)
+{
+	struct flood f;
+	char src[32];
+
+	(void)state;
+	start("[detect]\nevents_max = 256\n");
+	flood_begin(&f);
+	for (int i = 0; i < FLOOD; i++) {
+		flood_addr(i, src, sizeof(src));
+		anomaly_at(i * 0.001, src, 25, MT_APP_SMTP, "smtp_nul_in_command", "toserver", "x",
+			   1);
+	}
+	assert_int_equal(h.n, FLOOD);
+	assert_int_equal(ctr(MT_CTR_detect_alerts_exploit), FLOOD);
+	assert_int_equal(ctr(MT_CTR_detect_evictions_events), FLOOD - FLOOD_CAP);
+	h.n = 0;
+	anomaly_at(101, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver",
+		   "${run{x}}", 9);
+	anomaly_at(102, "203.0.113.66", 25, MT_APP_SMTP, "smtp_expansion_string", "toserver",
+		   "${run{x}}", 9);
+	flood_end(&f);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.al[0].sid, 8600701);
+	assert_string_equal(h.al[0].source, "203.0.113.66");
+	assert_int_equal(h.al[0].update, 0);
+	assert_int_equal(h.al[1].update, 1);
+	assert_int_equal(h.al[1].attempts, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1291,22 +1874,36 @@ int main(void)
 		cmocka_unit_test_teardown(test_bruteforce_prefix, teardown),
 		cmocka_unit_test_teardown(test_spraying, teardown),
 		cmocka_unit_test_teardown(test_stuffing, teardown),
+		cmocka_unit_test_teardown(test_stuffing_above, teardown),
 		cmocka_unit_test_teardown(test_cleartext, teardown),
 		cmocka_unit_test_teardown(test_starttls_not_offered, teardown),
 		cmocka_unit_test_teardown(test_starttls_mangled_and_refused, teardown),
 		cmocka_unit_test_teardown(test_starttls_anomalies_and_known_server, teardown),
+		cmocka_unit_test_teardown(test_starttls_window_slides, teardown),
 		cmocka_unit_test_teardown(test_exfil_volume, teardown),
 		cmocka_unit_test_teardown(test_exfil_whole_mailbox, teardown),
 		cmocka_unit_test_teardown(test_exfil_deletion, teardown),
+		cmocka_unit_test_teardown(test_exfil_volume_above, teardown),
+		cmocka_unit_test_teardown(test_exfil_long_session, teardown),
+		cmocka_unit_test_teardown(test_exfil_deletion_window_slides, teardown),
+		cmocka_unit_test_teardown(test_exfil_allowlists, teardown),
 		cmocka_unit_test_teardown(test_exploit, teardown),
+		cmocka_unit_test_teardown(test_exploit_window_slides, teardown),
 		cmocka_unit_test_teardown(test_relay, teardown),
+		cmocka_unit_test_teardown(test_relay_window_slides, teardown),
 		cmocka_unit_test_teardown(test_scan, teardown),
+		cmocka_unit_test_teardown(test_scan_window_slides, teardown),
 		cmocka_unit_test_teardown(test_config_errors_and_disable, teardown),
 		cmocka_unit_test_teardown(test_stats_and_ignored_records, teardown),
 		cmocka_unit_test_teardown(test_identity_keeps_names_out_of_text, teardown),
 		cmocka_unit_test_teardown(test_flood_bounded, teardown),
 		cmocka_unit_test_teardown(test_flood_users_one_source, teardown),
 		cmocka_unit_test_teardown(test_eviction_loses_only_idle_keys, teardown),
+		cmocka_unit_test_teardown(test_flood_exfil_users, teardown),
+		cmocka_unit_test_teardown(test_flood_relay_keys, teardown),
+		cmocka_unit_test_teardown(test_flood_scan_sources, teardown),
+		cmocka_unit_test_teardown(test_flood_servers, teardown),
+		cmocka_unit_test_teardown(test_flood_events, teardown),
 	};
 
 	return cmocka_run_group_tests_name("detect", tests, NULL, NULL);
