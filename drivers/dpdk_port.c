@@ -8,6 +8,7 @@
  */
 #include "dpdk_port.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 
 #include "../firmware/export.h"
 #include "../firmware/worker.h"
+#include "rss_key.h"
 
 #define EAL_MAX_ARGS 128
 #define MAX_BURST 512              /* the [dpdk] burst cap */
@@ -275,11 +277,10 @@ static int port_setup(struct run *rt, unsigned pi)
 		}
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = hf;
-		/* 0x6d5a repeated makes Toeplitz symmetric: both directions
-		 * of a flow hash alike and so meet on one worker. */
+		/* A symmetric key (rss_key.h): both directions of a flow
+		 * hash alike and so meet on one worker. */
 		if (info.hash_key_size) {
-			for (unsigned i = 0; i < info.hash_key_size; i++)
-				key[i] = (i & 1) ? 0x5a : 0x6d;
+			mt_rss_key_fill(key, info.hash_key_size);
 			conf.rx_adv_conf.rss_conf.rss_key = key;
 			conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
 		} else {
@@ -500,10 +501,17 @@ static unsigned drain(struct run *rt)
 }
 
 /*
- * Sums worker and port counters. While workers run the reads race with
- * their increments; each 64-bit load is atomic, so a sum is at worst a
- * moment old.
+ * Reads one worker's counters. While it runs the reads race with its
+ * increments; each 64-bit load is atomic, so a value is at worst a moment
+ * old (and the counters of one read may be a few packets apart).
  */
+static void worker_counters(const struct lcore_ctx *lc, struct mt_counters *c)
+{
+	for (unsigned i = 0; i < MT_CTR__COUNT; i++)
+		c->v[i] = __atomic_load_n(&lc->w.ctr.v[i], __ATOMIC_RELAXED);
+}
+
+/* Sums worker and port counters. */
 static void sum_counters(const struct run *rt, struct mt_counters *sum,
 			 uint64_t *last_ns, uint64_t *first_ns)
 {
@@ -514,9 +522,11 @@ static void sum_counters(const struct run *rt, struct mt_counters *sum,
 		const struct lcore_ctx *lc = rt->lc[i];
 		uint64_t f = __atomic_load_n(&lc->first_ns, __ATOMIC_RELAXED);
 		uint64_t l = __atomic_load_n(&lc->w.now_ns, __ATOMIC_RELAXED);
+		struct mt_counters one;
 
+		worker_counters(lc, &one);
 		for (unsigned c = 0; c < MT_CTR__COUNT; c++)
-			sum->v[c] += __atomic_load_n(&lc->w.ctr.v[c], __ATOMIC_RELAXED);
+			sum->v[c] += one.v[c];
 		if (f && (!*first_ns || f < *first_ns))
 			*first_ns = f;
 		if (l > *last_ns)
@@ -546,6 +556,27 @@ static void emit_stats(struct run *rt, struct mt_counters *sum)
 	mt_output_record(rt->out, &rt->rec);
 }
 
+/* Telemetry names a counter GROUP_NAME, as in capture_pkts. */
+static void tel_add_counter(struct rte_tel_data *d, unsigned c, uint64_t v)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s_%s", mt_counter_desc[c].group,
+		 mt_counter_desc[c].name);
+	rte_tel_data_add_dict_u64(d, name, v);
+}
+
+/* The counters that belong to a port, not to a worker (sum_counters). */
+static bool port_counter(unsigned c)
+{
+	return c == MT_CTR_capture_nic_drops || c == MT_CTR_capture_nic_errors ||
+	       c == MT_CTR_capture_nombuf;
+}
+
+_Static_assert(MT_CTR__COUNT + 3 <= RTE_TEL_MAX_DICT_ENTRIES,
+	       "a worker's counters must fit one telemetry dictionary");
+
+/* /mailtap/stats: every counter, summed over the workers and ports. */
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct mt_counters sum;
@@ -557,16 +588,66 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_spinlock_lock(&tel_lock);
 	if (tel_run) {
 		sum_counters(tel_run, &sum, &last, &first);
-		for (unsigned c = 0; c < MT_CTR__COUNT; c++) {
-			char name[64];
-
-			snprintf(name, sizeof(name), "%s_%s", mt_counter_desc[c].group,
-				 mt_counter_desc[c].name);
-			rte_tel_data_add_dict_u64(d, name, sum.v[c]);
-		}
+		for (unsigned c = 0; c < MT_CTR__COUNT; c++)
+			tel_add_counter(d, c, sum.v[c]);
 	}
 	rte_spinlock_unlock(&tel_lock);
 	return 0;
+}
+
+/* /mailtap/workers: the lcore id of every worker, in worker order. */
+static int tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_array(d, RTE_TEL_INT_VAL);
+	rte_spinlock_lock(&tel_lock);
+	for (unsigned i = 0; tel_run && i < tel_run->nworkers; i++)
+		rte_tel_data_add_array_int(d, (int)tel_run->lc[i]->lcore);
+	rte_spinlock_unlock(&tel_lock);
+	return 0;
+}
+
+/*
+ * /mailtap/worker_stats,LCORE: the worker on that lcore, its port and RX
+ * queue and its own counters (the port-level ones, NIC drops, errors and
+ * mbuf failures, are only in /mailtap/stats and /ethdev/stats). -EINVAL
+ * when no worker runs on LCORE.
+ */
+static int tel_worker_stats(const char *cmd, const char *params,
+			    struct rte_tel_data *d)
+{
+	struct mt_counters one;
+	unsigned long id;
+	char *end;
+	int rc = -EINVAL;
+
+	(void)cmd;
+	if (!params || !isdigit((unsigned char)params[0]))
+		return -EINVAL;
+	errno = 0;
+	id = strtoul(params, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	rte_spinlock_lock(&tel_lock);
+	for (unsigned i = 0; tel_run && i < tel_run->nworkers; i++) {
+		const struct lcore_ctx *lc = tel_run->lc[i];
+
+		if (lc->lcore != id)
+			continue;
+		worker_counters(lc, &one);
+		rte_tel_data_start_dict(d);
+		rte_tel_data_add_dict_u64(d, "lcore", lc->lcore);
+		rte_tel_data_add_dict_u64(d, "port", lc->port);
+		rte_tel_data_add_dict_u64(d, "queue", lc->queue);
+		for (unsigned c = 0; c < MT_CTR__COUNT; c++)
+			if (!port_counter(c))
+				tel_add_counter(d, c, one.v[c]);
+		rc = 0;
+		break;
+	}
+	rte_spinlock_unlock(&tel_lock);
+	return rc;
 }
 
 /* Replay mode: every worker has been quiet for idle_exit. */
@@ -788,6 +869,10 @@ int mt_dpdk_run(const struct mt_config *cfg, const char *prog,
 		/* Without telemetry in the EAL this is harmless. */
 		rte_telemetry_register_cmd("/mailtap/stats", tel_stats,
 			"Summed mailtap counters of every worker and port. No parameters.");
+		rte_telemetry_register_cmd("/mailtap/workers", tel_workers,
+			"The lcore ids of the mailtap workers. No parameters.");
+		rte_telemetry_register_cmd("/mailtap/worker_stats", tel_worker_stats,
+			"One mailtap worker's port, RX queue and counters. Parameters: int lcore_id");
 		tel_registered = true;
 	}
 	for (unsigned i = 0; i < rt->nworkers; i++) {

@@ -6,10 +6,14 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+
+#include "export.h"
+#include "identity.h"
 
 #define MT_CONFIG_LINE_MAX 4096
 
@@ -18,16 +22,17 @@
 
 /* The allow-list keys of one [detect] detector: NAME_sources, NAME_users
  * (when the detector keys on users) and NAME_servers. */
-#define DETECT_ALLOW_KEY(f, k, what, help) \
-	{ "detect", k, MT_CT_STR, 0, OFF(detect.f), 0, 0, "", help " (" what ")." }
+#define DETECT_ALLOW_KEY(f, k, t, what, help) \
+	{ "detect", k, t, 0, OFF(detect.f), 0, 0, "", help " (" what ")." }
 #define DETECT_ALLOW(f, what, users)                                           \
-	DETECT_ALLOW_KEY(f.sources, #f "_sources", what,                        \
+	DETECT_ALLOW_KEY(f.sources, #f "_sources", MT_CT_ADDRS, what,           \
 			 "Source addresses or CIDR prefixes never alerted on"),  \
-	DETECT_ALLOW_KEY(f.servers, #f "_servers", what,                        \
+	DETECT_ALLOW_KEY(f.servers, #f "_servers", MT_CT_ADDRS, what,           \
 			 "Server addresses or CIDR prefixes never alerted on")   \
 	DETECT_ALLOW_USERS_##users(f, what)
 #define DETECT_ALLOW_USERS_true(f, what)                                       \
-	, DETECT_ALLOW_KEY(f.users, #f "_users", what, "User names never alerted on")
+	, DETECT_ALLOW_KEY(f.users, #f "_users", MT_CT_NAMES, what,              \
+			   "User names never alerted on")
 #define DETECT_ALLOW_USERS_false(f, what)
 
 const struct mt_config_key mt_config_keys[] = {
@@ -353,7 +358,85 @@ bool mt_config_parse_ports(const char *s, uint8_t map[8192], char *why,
 	return true;
 }
 
-static void set_value(struct mt_config *cfg, const struct mt_config_key *k,
+bool mt_config_parse_cidr(const char *s, size_t n, struct mt_config_cidr *c)
+{
+	char buf[64], *slash;
+	unsigned bits, plen;
+	struct in6_addr a6;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(c, 0, sizeof(*c));
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, c->a) == 1) {
+		c->ver = 4;
+		bits = 32;
+	} else if (inet_pton(AF_INET6, buf, &a6) == 1) {
+		c->ver = 6;
+		bits = 128;
+		memcpy(c->a, &a6, 16);
+	} else {
+		return false;
+	}
+	plen = bits;
+	if (slash) {
+		char *end;
+		unsigned long v;
+
+		if (!isdigit((unsigned char)slash[1]))
+			return false;
+		errno = 0;
+		v = strtoul(slash + 1, &end, 10);
+		if (errno || *end || v > bits)
+			return false;
+		plen = (unsigned)v;
+	}
+	c->plen = (uint8_t)plen;
+	/* Host bits are ignored, as in 198.51.100.7/24. */
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = plen > i * 8 ? MT_MIN(plen - i * 8, 8u) : 0;
+
+		c->a[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	return true;
+}
+
+/* An allow-list: every word an address or prefix (unless names), and at
+ * most MT_CONFIG_ALLOW_MAX of them. Words are split as detect.c does. */
+static bool check_list(const char *s, bool names, char *why, size_t whylen)
+{
+	unsigned count = 0;
+
+	while (*s) {
+		struct mt_config_cidr c;
+		size_t n = 0;
+
+		while (*s == ' ' || *s == ',' || *s == '\t')
+			s++;
+		while (s[n] && s[n] != ' ' && s[n] != ',' && s[n] != '\t')
+			n++;
+		if (!n)
+			break;
+		if (++count > MT_CONFIG_ALLOW_MAX) {
+			snprintf(why, whylen, "more than %u entries", MT_CONFIG_ALLOW_MAX);
+			return false;
+		}
+		if (!names && !mt_config_parse_cidr(s, n, &c)) {
+			snprintf(why, whylen, "`%.*s' is not an address or CIDR prefix",
+				 (int)MT_MIN(n, (size_t)60), s);
+			return false;
+		}
+		s += n;
+	}
+	return true;
+}
+
+/* Stores one value; false (reported) when it is not valid. */
+static bool set_value(struct mt_config *cfg, const struct mt_config_key *k,
 		      const char *val, struct mt_config_errors *err, const char *name,
 		      unsigned line)
 {
@@ -363,10 +446,12 @@ static void set_value(struct mt_config *cfg, const struct mt_config_key *k,
 	switch (k->type) {
 	case MT_CT_STR:
 	case MT_CT_PORTS:
+	case MT_CT_ADDRS:
+	case MT_CT_NAMES:
 		if (strlen(val) >= MT_CONFIG_STR) {
 			mt_ini_error(err, name, line, "[%s] %s: value longer than %u bytes",
 				     k->section, k->key, MT_CONFIG_STR - 1);
-			return;
+			return false;
 		}
 		if (k->type == MT_CT_PORTS) {
 			uint8_t map[8192];
@@ -374,23 +459,81 @@ static void set_value(struct mt_config *cfg, const struct mt_config_key *k,
 			if (!mt_config_parse_ports(val, map, why, sizeof(why))) {
 				mt_ini_error(err, name, line, "[%s] %s: %s", k->section,
 					     k->key, why);
-				return;
+				return false;
 			}
 		}
+		if ((k->type == MT_CT_ADDRS || k->type == MT_CT_NAMES) &&
+		    !check_list(val, k->type == MT_CT_NAMES, why, sizeof(why))) {
+			mt_ini_error(err, name, line, "[%s] %s: %s", k->section, k->key,
+				     why);
+			return false;
+		}
 		memcpy(dst, val, strlen(val) + 1);
-		return;
+		return true;
 	case MT_CT_BOOL:
-		if (!mt_ini_parse_bool(val, (bool *)dst))
+		if (!mt_ini_parse_bool(val, (bool *)dst)) {
 			mt_ini_error(err, name, line, "[%s] %s: `%s' is neither yes nor no",
 				     k->section, k->key, val);
-		return;
+			return false;
+		}
+		return true;
 	default:
-		mt_ini_number(err, name, line, k->section, k->key, val,
-			      k->type == MT_CT_SIZE ? MT_INI_SIZE :
-			      k->type == MT_CT_DURATION ? MT_INI_DURATION : MT_INI_NUMBER,
-			      k->min, k->max, dst, k->width);
-		return;
+		return mt_ini_number(err, name, line, k->section, k->key, val,
+				     k->type == MT_CT_SIZE ? MT_INI_SIZE :
+				     k->type == MT_CT_DURATION ? MT_INI_DURATION :
+				     MT_INI_NUMBER,
+				     k->min, k->max, dst, k->width);
 	}
+}
+
+bool mt_config_split_hostport(const char *s, char *host, size_t hlen, char *port,
+			      size_t plen, const char *defport, char *why,
+			      size_t whylen)
+{
+	const char *colon, *h = s;
+	size_t n;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close) {
+			snprintf(why, whylen, "`%s': no `]' after the IPv6 address", s);
+			return false;
+		}
+		h = s + 1;
+		n = (size_t)(close - h);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] && !colon) {
+			snprintf(why, whylen, "`%s': expected `:port' after `]'", s);
+			return false;
+		}
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon) {
+			snprintf(why, whylen, "`%s': write an IPv6 address as [address]:port", s);
+			return false;
+		}
+		n = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (n == 0 || n >= hlen) {
+		snprintf(why, whylen, "`%s': host name empty or too long", s);
+		return false;
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (colon) {
+		char *end;
+		unsigned long v = strtoul(colon + 1, &end, 10);
+
+		if (!colon[1] || *end || v == 0 || v > 65535) {
+			snprintf(why, whylen, "`%s': port is not a number 1-65535", s);
+			return false;
+		}
+		snprintf(port, plen, "%lu", v);
+	} else {
+		snprintf(port, plen, "%s", defport);
+	}
+	return true;
 }
 
 void mt_config_defaults(struct mt_config *cfg)
@@ -408,10 +551,89 @@ static bool known_section(const char *s)
 	return false;
 }
 
+/* What the file said about each key while it was parsed. */
+struct seen {
+	unsigned line[MT_ARRAY_SIZE(mt_config_keys)];  /* 0: kept its default */
+	bool bad[MT_ARRAY_SIZE(mt_config_keys)];       /* reported already */
+};
+
+static unsigned key_index(const char *section, const char *key)
+{
+	for (unsigned i = 0; i < mt_config_nkeys; i++)
+		if (!strcmp(mt_config_keys[i].section, section) &&
+		    !strcmp(mt_config_keys[i].key, key))
+			return i;
+	abort(); /* a cross-check names a key the table lacks */
+}
+
+/* The line where the first of these [export] keys that the file sets is,
+ * or 0 when all kept their defaults; *bad when one was reported already
+ * (a check over it would only repeat that error). */
+static unsigned export_line(const struct seen *sn, bool *bad, const char *k1,
+			    const char *k2)
+{
+	unsigned i = key_index("export", k1), j = k2 ? key_index("export", k2) : i;
+
+	*bad = sn->bad[i] || sn->bad[j];
+	return sn->line[i] ? sn->line[i] : sn->line[j];
+}
+
+/*
+ * Checks over several [export] values, the same as mt_export_check_config
+ * (export.c) but each error located and all of them collected.
+ */
+static void check_export(const struct mt_config *cfg, const char *name,
+			 const struct seen *sn, struct mt_config_errors *err)
+{
+	static const char *const files[] = { "ca", "cert", "key" };
+	const typeof(cfg->export) *x = &cfg->export;
+	enum mt_identity_mode mode;
+	char host[256], port[16], why[200];
+	unsigned line;
+	bool bad;
+
+	line = export_line(sn, &bad, "identity", NULL);
+	if (!bad && !mt_identity_parse_mode(x->identity, &mode)) {
+		mt_ini_error(err, name, line, "[export] identity: `%.60s' is neither "
+			     "clear, hmac nor none", x->identity);
+	} else if (!bad && mode == MT_IDENTITY_HMAC && !x->identity_key[0]) {
+		line = export_line(sn, &bad, "identity_key", "identity");
+		if (!bad)
+			mt_ini_error(err, name, line,
+				     "[export] identity_key: needed for identity = hmac");
+	}
+	if (!x->collector[0])
+		return;
+	line = export_line(sn, &bad, "collector", NULL);
+	if (!bad && !mt_config_split_hostport(x->collector, host, sizeof(host), port,
+					      sizeof(port), MT_EXPORT_PORT_TLS, why,
+					      sizeof(why)))
+		mt_ini_error(err, name, line, "[export] collector: %s", why);
+	for (unsigned i = 0; x->tls && i < MT_ARRAY_SIZE(files); i++) {
+		unsigned k = key_index("export", files[i]);
+		const char *v = (const char *)cfg + mt_config_keys[k].offset;
+
+		line = export_line(sn, &bad, files[i], "tls");
+		if (!bad && !v[0])
+			mt_ini_error(err, name, line, "[export] %s: needed for tls = yes",
+				     files[i]);
+	}
+	line = export_line(sn, &bad, "reconnect_min", "reconnect_max");
+	if (!bad && x->reconnect_min_ns > x->reconnect_max_ns)
+		mt_ini_error(err, name, line, "[export] reconnect_min: above reconnect_max");
+	line = export_line(sn, &bad, "spool_segment", "spool_max");
+	if (!bad && x->spool_segment > x->spool_max)
+		mt_ini_error(err, name, line, "[export] spool_segment: above spool_max");
+	line = export_line(sn, &bad, "spool_dir", NULL);
+	if (!bad && !x->spool_dir[0])
+		mt_ini_error(err, name, line, "[export] spool_dir: needed for export");
+}
+
 int mt_config_parse(struct mt_config *cfg, const char *name, const char *text,
 		    size_t len, struct mt_config_errors *err)
 {
-	unsigned seen_line[MT_ARRAY_SIZE(mt_config_keys)];
+	struct seen sn;
+	unsigned *seen_line = sn.line;
 	const char *section = NULL;
 	char secbuf[64];
 	bool section_ok = false;
@@ -419,7 +641,7 @@ int mt_config_parse(struct mt_config *cfg, const char *name, const char *text,
 	struct mt_ini_item it;
 	struct mt_ini r;
 
-	memset(seen_line, 0, sizeof(seen_line));
+	memset(&sn, 0, sizeof(sn));
 	mt_ini_init(&r, name, text, len, err);
 	while (mt_ini_next(&r, &it) != MT_INI_END) {
 		unsigned i;
@@ -456,8 +678,10 @@ int mt_config_parse(struct mt_config *cfg, const char *name, const char *text,
 			continue;
 		}
 		seen_line[i] = it.line;
-		set_value(cfg, &mt_config_keys[i], it.value, err, name, it.line);
+		sn.bad[i] = !set_value(cfg, &mt_config_keys[i], it.value, err, name,
+				       it.line);
 	}
+	check_export(cfg, name, &sn, err);
 	return (err ? err->count : 0) == before ? 0 : -1;
 }
 

@@ -19,7 +19,10 @@
 
 /* Allow-lists of one detector (or of all, [detect] allow_*): sources and
  * servers as addresses or CIDR prefixes, users as names; space or comma
- * separated, checked when detection starts (mt_detect_create). */
+ * separated, at most MT_CONFIG_ALLOW_MAX entries each. Checked when the
+ * file is read (so --check-config sees mistakes) and again when detection
+ * starts (mt_detect_create), both with mt_config_parse_cidr. */
+#define MT_CONFIG_ALLOW_MAX 128
 struct mt_config_allow {
 	char sources[MT_CONFIG_STR];
 	char users[MT_CONFIG_STR];
@@ -162,7 +165,10 @@ void mt_config_defaults(struct mt_config *cfg);
 
 /*
  * Parses `path` over the defaults already in `cfg`. Returns 0 when the file
- * is valid, -1 otherwise with every problem found in `err`.
+ * is valid, -1 otherwise with every problem found in `err`. Besides each
+ * value on its own, checks what needs several values ([export] collector,
+ * tls and its files, identity and its key, reconnect and spool limits, as
+ * mt_export_check_config does), each error at the line of a key involved.
  */
 int mt_config_load(struct mt_config *cfg, const char *path,
 		   struct mt_config_errors *err);
@@ -178,6 +184,8 @@ enum mt_config_type {
 	MT_CT_BOOL,
 	MT_CT_STR,
 	MT_CT_PORTS,     /* list of TCP ports, space or comma separated */
+	MT_CT_ADDRS,     /* list of addresses or CIDR prefixes (allow-lists) */
+	MT_CT_NAMES,     /* list of names (allow-lists) */
 };
 
 struct mt_config_key {
@@ -197,5 +205,24 @@ extern const unsigned mt_config_nkeys;
 
 /* Parses a list of ports into a 65536-bit map; false with a message. */
 bool mt_config_parse_ports(const char *s, uint8_t map[8192], char *why, size_t whylen);
+
+/* An IPv4 or IPv6 address or prefix; host bits beyond plen are cleared. */
+struct mt_config_cidr {
+	uint8_t ver;         /* 4 or 6 */
+	uint8_t plen;
+	uint8_t a[16];
+};
+
+/* Parses "ADDR" or "ADDR/LEN" (n bytes of s, no NUL needed): false when it
+ * is neither an IPv4 nor an IPv6 address or the length is out of range. */
+bool mt_config_parse_cidr(const char *s, size_t n, struct mt_config_cidr *c);
+
+/*
+ * Splits "host", "host:port" or "[v6]:port" ([export] collector); `defport`
+ * when no port is given. False with the reason, quoting the value.
+ */
+bool mt_config_split_hostport(const char *s, char *host, size_t hlen, char *port,
+			      size_t plen, const char *defport, char *why,
+			      size_t whylen);
 
 #endif

@@ -8,8 +8,6 @@
  */
 #include "detect_impl.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -532,50 +530,20 @@ bool mt_detect_allowed(struct mt_detect *d, enum ddet det, const struct daddr *s
 	return false;
 }
 
+/* The same parser as the configuration's check (config.c), so a list that
+ * --check-config accepts is one detection accepts. */
+_Static_assert(DLIST_MAX == MT_CONFIG_ALLOW_MAX, "allow-list caps differ");
+
 static bool parse_cidr(const char *s, size_t n, struct dcidr *c)
 {
-	char buf[64], *slash;
-	unsigned bits, plen;
-	struct in6_addr a6;
+	struct mt_config_cidr cc;
 
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
 	memset(c, 0, sizeof(*c));
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	if (inet_pton(AF_INET, buf, c->a) == 1) {
-		c->ver = 4;
-		bits = 32;
-	} else if (inet_pton(AF_INET6, buf, &a6) == 1) {
-		c->ver = 6;
-		bits = 128;
-		memcpy(c->a, &a6, 16);
-	} else {
+	if (!mt_config_parse_cidr(s, n, &cc))
 		return false;
-	}
-	plen = bits;
-	if (slash) {
-		char *end;
-		unsigned long v;
-
-		if (!isdigit((unsigned char)slash[1]))
-			return false;
-		errno = 0;
-		v = strtoul(slash + 1, &end, 10);
-		if (errno || *end || v > bits)
-			return false;
-		plen = (unsigned)v;
-	}
-	c->plen = (uint8_t)plen;
-	/* Host bits are ignored, as in 198.51.100.7/24. */
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned keep = plen > i * 8 ? MT_MIN(plen - i * 8, 8u) : 0;
-
-		c->a[i] &= (uint8_t)(0xff00u >> keep);
-	}
+	c->ver = cc.ver;
+	c->plen = cc.plen;
+	memcpy(c->a, cc.a, sizeof(c->a));
 	return true;
 }
 

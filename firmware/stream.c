@@ -192,63 +192,106 @@ static int64_t queue_insert(struct mt_reasm *r, struct mt_stream_dir *d,
 	return stored;
 }
 
+/*
+ * Delivers a segment that starts at next_seq (`seq` == next_seq). Bytes
+ * queued before it arrived are delivered from the queue, not from this
+ * segment (first copy wins): delivery stops at the queue head and the queue
+ * drains. Returns how many of the `len` bytes were delivered from the
+ * segment itself; *overlap is set when queued data lay inside it.
+ */
+static uint32_t deliver_in_order(struct mt_reasm *r, struct mt_stream_dir *d,
+				 void *owner, int dir, uint32_t seq,
+				 const uint8_t *data, uint32_t len, int *overlap)
+{
+	uint32_t n = len;
+
+	/* drain() leaves the head strictly after next_seq, so n > 0. */
+	if (d->ooo_head != NIL &&
+	    mt_seq_lt(r->chunks[d->ooo_head].seq, seq + len)) {
+		n = r->chunks[d->ooo_head].seq - seq;
+		*overlap = 1;
+	}
+	deliver(r, d, owner, dir, data, n);
+	drain(r, d, owner, dir);
+	return n;
+}
+
+/*
+ * One segment's payload. In order: delivered. Ahead: queued. When a cap
+ * stops the queueing, only the first hole is given up on, from next_seq to
+ * whichever comes first of this segment and the queue head; then the
+ * segment is tried again. Each round either moves next_seq forward or
+ * delivers, so this ends, and no captured byte that could be delivered in
+ * order is ever reported as missing. No memory beyond the queue's caps.
+ */
 static void segment_data(struct mt_reasm *r, struct mt_stream_dir *d,
 			 void *owner, int dir, uint32_t seq,
 			 const uint8_t *data, uint32_t len)
 {
-	int32_t off = mt_seq_diff(seq, d->next_seq);
-	int64_t stored;
+	int overlap = 0, capped = 0, first = 1;
 
-	if (off < 0) {
-		if ((int64_t)off + len <= 0) {
-			MT_CTR_INC(r->ctr, stream_retransmissions);
+	for (;; first = 0) {
+		int32_t off = mt_seq_diff(seq, d->next_seq);
+		int64_t stored;
+		uint32_t upto, n;
+
+		if (off < 0) {
+			if ((int64_t)off + len <= 0) {
+				if (first)
+					MT_CTR_INC(r->ctr, stream_retransmissions);
+				break;
+			}
+			overlap = 1;
+			data += (uint32_t)-off;
+			len -= (uint32_t)-off;
+			seq = d->next_seq;
+			off = 0;
+		}
+		if (off == 0) {
+			n = deliver_in_order(r, d, owner, dir, seq, data, len,
+					     &overlap);
+			if (n == len)
+				break;
+			/* The rest lies under queued data just delivered. */
+			seq += n;
+			data += n;
+			len -= n;
+			continue;
+		}
+		if ((uint32_t)off > MT_STREAM_MAX_AHEAD) {
+			MT_CTR_INC(r->ctr, stream_out_of_window);
 			return;
 		}
-		MT_CTR_INC(r->ctr, stream_overlaps);
-		data += (uint32_t)-off;
-		len -= (uint32_t)-off;
-		seq = d->next_seq;
-		off = 0;
-	}
-	if (off == 0) {
-		deliver(r, d, owner, dir, data, len);
+		stored = queue_insert(r, d, seq, data, len);
+		if (stored >= 0 && capped)
+			break; /* the rest of a segment that hit a cap: queued */
+		if (stored >= 0) {
+			if ((uint64_t)stored == len)
+				MT_CTR_INC(r->ctr, stream_ooo_queued);
+			else if (stored == 0)
+				MT_CTR_INC(r->ctr, stream_retransmissions);
+			else
+				overlap = 1; /* partly queued already */
+			break;
+		}
+		/* A cap stopped us (parts of this segment may be queued now). */
+		if (!capped) {
+			capped = 1;
+			if (r->free_head == NIL)
+				MT_CTR_INC(r->ctr, stream_ooo_pool_cap);
+			else
+				MT_CTR_INC(r->ctr, stream_ooo_flow_cap);
+		}
+		upto = seq;
+		if (d->ooo_head != NIL &&
+		    mt_seq_lt(r->chunks[d->ooo_head].seq, upto))
+			upto = r->chunks[d->ooo_head].seq;
+		declare_gap(r, d, owner, dir, upto);
 		drain(r, d, owner, dir);
-		return;
 	}
-	if ((uint32_t)off > MT_STREAM_MAX_AHEAD) {
-		MT_CTR_INC(r->ctr, stream_out_of_window);
-		return;
-	}
-	stored = queue_insert(r, d, seq, data, len);
-	if (stored > 0 && (uint64_t)stored == len) {
-		MT_CTR_INC(r->ctr, stream_ooo_queued);
-		return;
-	}
-	if (stored == 0) {
-		MT_CTR_INC(r->ctr, stream_retransmissions);
-		return;
-	}
-	if (stored > 0) {
-		/* Partly queued already: the new parts are stored. */
+	/* After a cap our own queued pieces look like overlaps: not counted. */
+	if (overlap && !capped)
 		MT_CTR_INC(r->ctr, stream_overlaps);
-		return;
-	}
-	/* A cap stopped us: stop waiting for the holes, move on to this data. */
-	if (r->free_head == NIL)
-		MT_CTR_INC(r->ctr, stream_ooo_pool_cap);
-	else
-		MT_CTR_INC(r->ctr, stream_ooo_flow_cap);
-	flush_queue(r, d, owner, dir);
-	off = mt_seq_diff(seq, d->next_seq);
-	if (off < 0) {
-		if ((int64_t)off + len <= 0)
-			return;
-		data += (uint32_t)-off;
-		len -= (uint32_t)-off;
-	} else {
-		declare_gap(r, d, owner, dir, seq);
-	}
-	deliver(r, d, owner, dir, data, len);
 }
 
 /*

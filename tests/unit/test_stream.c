@@ -199,12 +199,143 @@ static void test_gap_by_flow_cap(void **state)
 	handshake(fx, 0, 0);
 	seg(fx, C, 1, 1, A, "aa");
 	seg(fx, C, 10, 1, A, "xx"); /* queued: the one chunk */
-	seg(fx, C, 20, 1, A, "yy"); /* cap: give up on the holes, deliver */
-	assert_string_equal(fx->rec.out[C], "aa#######xx########yy");
+	/* Cap: give up on the first hole only (up to the queued "xx"), which
+	 * frees the chunk, so "yy" waits for its own hole to be filled. */
+	seg(fx, C, 20, 1, A, "yy");
+	assert_string_equal(fx->rec.out[C], "aa#######xx");
 	assert_int_equal(fx->ctr.v[MT_CTR_stream_ooo_flow_cap], 1);
-	assert_int_equal(fx->rec.gaps[C], 2);
-	seg(fx, C, 22, 1, A, "zz");
+	assert_int_equal(fx->rec.gaps[C], 1);
+	assert_int_equal(fx->s.d[C].ooo_chunks, 1);
+	seg(fx, C, 22, 1, A, "zz"); /* cap again: hole up to "yy" */
 	assert_string_equal(fx->rec.out[C], "aa#######xx########yyzz");
+	assert_int_equal(fx->ctr.v[MT_CTR_stream_ooo_flow_cap], 2);
+	assert_int_equal(fx->rec.gaps[C], 2);
+	assert_int_equal(fx->ctr.v[MT_CTR_stream_gap_bytes], 15);
+	mt_stream_finish(&fx->ra, &fx->s, NULL);
+	teardown_fx(fx);
+}
+
+/*
+ * The cap is hit by a segment lying before the queued data: only the hole
+ * in front of it is missing; it and the queued data stay in order and
+ * nothing captured is counted as lost (the old code gave "aa#######xx").
+ */
+static void test_cap_segment_before_queue(void **state)
+{
+	struct fixture *fx = setup_with(MT_STREAM_CHUNK_DATA, 1 << 20);
+
+	(void)state;
+	handshake(fx, 0, 0);
+	seg(fx, C, 1, 1, A, "aa");
+	seg(fx, C, 10, 1, A, "xx");
+	seg(fx, C, 5, 1, A, "bb");
+	assert_string_equal(fx->rec.out[C], "aa##bb");
+	assert_int_equal(fx->rec.gaps[C], 1);
+	assert_int_equal(fx->ctr.v[MT_CTR_stream_ooo_flow_cap], 1);
+	assert_int_equal(fx->s.d[C].ooo_chunks, 1);
+	/* The hole before "xx" can still be filled. */
+	seg(fx, C, 7, 1, A, "ccc");
+	assert_string_equal(fx->rec.out[C], "aa##bbcccxx");
+	assert_int_equal(fx->rec.gaps[C], 1);
+	assert_int_equal(fx->ctr.v[MT_CTR_stream_gap_bytes], 2);
+	mt_stream_finish(&fx->ra, &fx->s, NULL);
+	assert_string_equal(fx->rec.out[C], "aa##bbcccxx");
+	teardown_fx(fx);
+}
+
+/*
+ * A capped segment reaching into the queued data: its bytes up to the
+ * queue are delivered, the queued copy of the overlap wins, its tail
+ * after the queue follows.
+ */
+static void test_cap_segment_overlaps_queue(void **state)
+{
+	struct fixture *fx = setup_with(MT_STREAM_CHUNK_DATA, 1 << 20);
+
+	(void)state;
+	handshake(fx, 0, 0);
+	seg(fx, C, 1, 1, A, "aa");
+	seg(fx, C, 10, 1, A, "xx");
+	seg(fx, C, 5, 1, A, "bbbbbYYzz");
+	assert_string_equal(fx->rec.out[C], "aa##bbbbbxxzz");
+	assert_int_equal(fx->rec.gaps[C], 1);
+	assert_int_equal(fx->s.d[C].ooo_chunks, 0);
+	mt_stream_finish(&fx->ra, &fx->s, NULL);
+	assert_string_equal(fx->rec.out[C], "aa##bbbbbxxzz");
+	teardown_fx(fx);
+}
+
+/* Several queued pieces, cap hit far ahead: holes go one at a time. */
+static void test_cap_gives_up_one_hole_at_a_time(void **state)
+{
+	struct fixture *fx = setup_with(2 * MT_STREAM_CHUNK_DATA, 1 << 20);
+
+	(void)state;
+	handshake(fx, 0, 0);
+	seg(fx, C, 1, 1, A, "a");
+	seg(fx, C, 5, 1, A, "b");
+	seg(fx, C, 9, 1, A, "c");
+	seg(fx, C, 30, 1, A, "d"); /* cap: give up 2..4, "b" frees a chunk */
+	assert_string_equal(fx->rec.out[C], "a###b");
+	assert_int_equal(fx->s.d[C].ooo_chunks, 2);
+	seg(fx, C, 6, 1, A, "EFG");
+	assert_string_equal(fx->rec.out[C], "a###bEFGc");
+	mt_stream_finish(&fx->ra, &fx->s, NULL);
+	assert_string_equal(fx->rec.out[C], "a###bEFGc####################d");
+	teardown_fx(fx);
+}
+
+/* A segment too big for the cap is still delivered whole, behind its hole. */
+static void test_cap_big_segment_partly_queued(void **state)
+{
+	struct fixture *fx = setup_with(MT_STREAM_CHUNK_DATA, 1 << 20);
+	static char big[4001];
+
+	(void)state;
+	memset(big, 'q', 4000);
+	handshake(fx, 0, 0);
+	seg(fx, C, 1, 1, A, "p");
+	seg(fx, C, 4, 1, A, big);  /* needs three chunks, one allowed */
+	assert_int_equal(fx->rec.n[C], 1 + 2 + 4000);
+	assert_int_equal(fx->rec.gaps[C], 1);
+	assert_int_equal(fx->rec.out[C][3], 'q');
+	assert_int_equal(fx->rec.out[C][4002], 'q');
+	assert_int_equal(fx->ctr.v[MT_CTR_stream_overlaps], 0);
+	assert_int_equal(fx->s.d[C].ooo_chunks, 0);
+	mt_stream_finish(&fx->ra, &fx->s, NULL);
+	teardown_fx(fx);
+}
+
+/* Pool empty: the same rule, the pool cap counted. */
+static void test_pool_cap_segment_before_queue(void **state)
+{
+	struct fixture *fx = setup_with(65536, sizeof(struct mt_stream_chunk));
+
+	(void)state;
+	handshake(fx, 0, 0);
+	seg(fx, C, 1, 1, A, "aa");
+	seg(fx, C, 10, 1, A, "xx");
+	seg(fx, C, 5, 1, A, "bb");
+	assert_string_equal(fx->rec.out[C], "aa##bb");
+	assert_int_equal(fx->ctr.v[MT_CTR_stream_ooo_pool_cap], 1);
+	mt_stream_finish(&fx->ra, &fx->s, NULL);
+	assert_string_equal(fx->rec.out[C], "aa##bb###xx");
+	teardown_fx(fx);
+}
+
+/* An in-order segment reaching into queued data: the queued copy wins. */
+static void test_in_order_overlap_queue_first_wins(void **state)
+{
+	struct fixture *fx = setup_with(65536, 1 << 20);
+
+	(void)state;
+	handshake(fx, 0, 0);
+	seg(fx, C, 5, 1, A, "EF");
+	seg(fx, C, 9, 1, A, "IJ");
+	seg(fx, C, 1, 1, A, "abcdXXghYYkl");
+	assert_string_equal(fx->rec.out[C], "abcdEFghIJkl");
+	assert_int_equal(fx->ctr.v[MT_CTR_stream_overlaps], 1);
+	assert_int_equal(fx->s.d[C].ooo_chunks, 0);
 	mt_stream_finish(&fx->ra, &fx->s, NULL);
 	teardown_fx(fx);
 }
@@ -354,6 +485,12 @@ int main(void)
 		cmocka_unit_test(test_gap_declared_by_ack),
 		cmocka_unit_test(test_gap_by_flow_cap),
 		cmocka_unit_test(test_gap_by_pool),
+		cmocka_unit_test(test_cap_segment_before_queue),
+		cmocka_unit_test(test_cap_segment_overlaps_queue),
+		cmocka_unit_test(test_cap_gives_up_one_hole_at_a_time),
+		cmocka_unit_test(test_cap_big_segment_partly_queued),
+		cmocka_unit_test(test_pool_cap_segment_before_queue),
+		cmocka_unit_test(test_in_order_overlap_queue_first_wins),
 		cmocka_unit_test(test_large_segment_spans_chunks),
 		cmocka_unit_test(test_rst_ends_both),
 		cmocka_unit_test(test_midstream_and_one_sided),
