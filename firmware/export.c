@@ -68,6 +68,29 @@ static const enum mt_ctr ring_drop_ctr[MT_PRIO__COUNT] = {
 	MT_CTR_export_ring_drops_low,
 };
 
+/*
+ * The drop counters: each dropped record (or message) is counted in one of
+ * them, and each must reach the collector in a stats record. `ring` is the
+ * class whose ring drops it counts (kept by the producer), or -1.
+ */
+#define DROP(n, r) { MT_CTR_export_##n, offsetof(struct mt_body_stats, export_##n), r }
+static const struct {
+	enum mt_ctr id;
+	size_t stats_off;        /* the counter's field in a stats record body */
+	int ring;
+} drop_ctrs[] = {
+	DROP(ring_drops_high, MT_PRIO_HIGH),
+	DROP(ring_drops_normal, MT_PRIO_NORMAL),
+	DROP(ring_drops_low, MT_PRIO_LOW),
+	DROP(encode_errors, -1),
+	DROP(spool_write_errors, -1),
+	DROP(spool_dropped_low, -1),
+	DROP(spool_dropped_normal, -1),
+	DROP(spool_dropped_high, -1),
+};
+#undef DROP
+#define NDROP MT_ARRAY_SIZE(drop_ctrs)
+
 /* Body size of each record type: only that much of the union travels. */
 static const uint32_t body_size[MT_REC__COUNT] = {
 #define MT_R_BODY(name, tid) [MT_REC_##name] = sizeof(struct mt_body_##name),
@@ -89,6 +112,8 @@ struct pending {
 	struct mt_ipfix_enc enc;
 	bool open;
 	uint64_t opened_ns;
+	bool has_stats;               /* holds a stats record, whose drops are: */
+	uint64_t stats_drops[NDROP];
 };
 
 struct conn {
@@ -161,6 +186,10 @@ struct mt_export {
 	bool thread_started;
 	uint64_t spooled_msgs;        /* left at stop */
 	uint64_t spooled_recs;
+	/* Drop counts as the last spooled stats record carried them: drops
+	 * beyond these are not reported yet (kept in the spool's state). */
+	uint64_t reported[NDROP];
+	uint64_t carried_ring[MT_PRIO__COUNT]; /* of prod.drops: an earlier run's */
 	unsigned nctr;                /* the counters of group "export" */
 	uint16_t ctr_ids[64];
 };
@@ -232,56 +261,6 @@ enum mt_prio mt_export_prio(unsigned rtype)
 	return (enum mt_prio)p[rtype];
 }
 
-/* Splits "host", "host:port" or "[v6]:port"; false with the reason. */
-static bool split_hostport(const char *s, char *host, size_t hlen, char *port,
-			   size_t plen, const char *defport, char *why, size_t whylen)
-{
-	const char *colon, *h = s;
-	size_t n;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close) {
-			snprintf(why, whylen, "`%s': no `]' after the IPv6 address", s);
-			return false;
-		}
-		h = s + 1;
-		n = (size_t)(close - h);
-		colon = close[1] == ':' ? close + 1 : NULL;
-		if (close[1] && !colon) {
-			snprintf(why, whylen, "`%s': expected `:port' after `]'", s);
-			return false;
-		}
-	} else {
-		colon = strrchr(s, ':');
-		if (colon && strchr(s, ':') != colon) {
-			snprintf(why, whylen, "`%s': write an IPv6 address as [address]:port", s);
-			return false;
-		}
-		n = colon ? (size_t)(colon - s) : strlen(s);
-	}
-	if (n == 0 || n >= hlen) {
-		snprintf(why, whylen, "`%s': host name empty or too long", s);
-		return false;
-	}
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (colon) {
-		char *end;
-		unsigned long v = strtoul(colon + 1, &end, 10);
-
-		if (!colon[1] || *end || v == 0 || v > 65535) {
-			snprintf(why, whylen, "`%s': port is not a number 1-65535", s);
-			return false;
-		}
-		snprintf(port, plen, "%lu", v);
-	} else {
-		snprintf(port, plen, "%s", defport);
-	}
-	return true;
-}
-
 int mt_export_check_config(const struct mt_config *cfg, const char *name, char *err,
 			   size_t errlen)
 {
@@ -300,7 +279,7 @@ int mt_export_check_config(const struct mt_config *cfg, const char *name, char *
 	}
 	if (!cfg->export.collector[0])
 		return 0;
-	if (!split_hostport(cfg->export.collector, host, sizeof(host), port, sizeof(port),
+	if (!mt_config_split_hostport(cfg->export.collector, host, sizeof(host), port, sizeof(port),
 			    MT_EXPORT_PORT_TLS, why, sizeof(why))) {
 		snprintf(err, errlen, "%s: [export] collector: %s", name, why);
 		return -EINVAL;
@@ -441,6 +420,7 @@ static void msg_begin(struct mt_export *x, enum mt_prio p, size_t cap, uint64_t 
 		       MT_IPFIX_PEN_DEFAULT, 0, 0);
 	pm->open = true;
 	pm->opened_ns = now;
+	pm->has_stats = false;
 }
 
 static void msg_close(struct mt_export *x, enum mt_prio p)
@@ -457,7 +437,42 @@ static void msg_close(struct mt_export *x, enum mt_prio p)
 	mt_store_be32(pm->buf + 4, (uint32_t)time(NULL));
 	/* Numbered, and on disk, before anything is sent. A message the
 	 * spool cannot take is counted there. */
-	mt_spool_append(x->spool, p, pm->buf, len, pm->enc.nrec);
+	if (mt_spool_append(x->spool, p, pm->buf, len, pm->enc.nrec) == 0 && pm->has_stats)
+		memcpy(x->reported, pm->stats_drops, sizeof(x->reported));
+}
+
+/* A stats record was packed: the drops it carries are reported once its
+ * message is in the spool. */
+static void note_stats(struct pending *pm, const struct mt_rec *r)
+{
+	const uint8_t *body = (const uint8_t *)&r->b.stats;
+
+	for (unsigned k = 0; k < NDROP; k++)
+		memcpy(&pm->stats_drops[k], body + drop_ctrs[k].stats_off, sizeof(uint64_t));
+	pm->has_stats = true;
+}
+
+/* A drop counter's value now. */
+static uint64_t drop_value(const struct mt_export *x, unsigned k)
+{
+	if (drop_ctrs[k].ring >= 0)
+		return __atomic_load_n(&x->prod.drops[drop_ctrs[k].ring], __ATOMIC_RELAXED);
+	return x->ctr.v[drop_ctrs[k].id];
+}
+
+/* Hands the spool the drops no spooled stats record carries, for its
+ * state file: the next run reports them if this one does not. */
+static void save_unreported(struct mt_export *x)
+{
+	struct mt_counters un;
+
+	memset(&un, 0, sizeof(un));
+	for (unsigned k = 0; k < NDROP; k++) {
+		uint64_t v = drop_value(x, k);
+
+		un.v[drop_ctrs[k].id] = v > x->reported[k] ? v - x->reported[k] : 0;
+	}
+	mt_spool_set_unreported(x->spool, &un);
 }
 
 static void pack(struct mt_export *x, const struct mt_rec *r, uint64_t now)
@@ -474,11 +489,15 @@ static void pack(struct mt_export *x, const struct mt_rec *r, uint64_t now)
 		msg_begin(x, p, x->cfg.export.message_size, now);
 		rc = mt_ipfix_record(&pm->enc, r);
 	}
+	if (rc == 0 && r->type == MT_REC_stats)
+		note_stats(pm, r);
 	if (rc == -ENOSPC) {
 		/* Larger than export.message_size alone: a message of its
 		 * own, up to IPFIX's limit. */
 		msg_begin(x, p, MT_IPFIX_MSG_MAX, now);
 		rc = mt_ipfix_record(&pm->enc, r);
+		if (rc == 0 && r->type == MT_REC_stats)
+			note_stats(pm, r);
 		if (rc == 0)
 			msg_close(x, p);
 	}
@@ -849,7 +868,12 @@ static bool ack_frame(struct mt_export *x, const uint8_t *f, uint64_t now)
 		x->ctr.v[MT_CTR_export_ack_errors]++;
 		logx(x, "%s:%s acknowledged sequence number %u, never sent (ours is at %u): "
 		     "ignored", x->host, x->port, next, mt_spool_next_seq(x->spool));
+		return true;
 	}
+	/* It stored records under our numbers (its first acknowledgement
+	 * did not come in time): a later first acknowledgement must not
+	 * renumber them as if no collector had seen them. */
+	mt_spool_confirm(x->spool);
 	return true;
 }
 
@@ -1129,6 +1153,7 @@ static void *thread_main(void *arg)
 		flush_due(x, now, false);
 		conn_step(x, now);
 		if (now >= x->next_sync) {
+			save_unreported(x);
 			mt_spool_sync(x->spool);
 			x->next_sync = now + SYNC_INTERVAL_NS;
 		}
@@ -1141,6 +1166,9 @@ static void *thread_main(void *arg)
 	}
 	conn_close(x);
 	mt_spool_unacked(x->spool, &x->spooled_msgs, &x->spooled_recs);
+	/* Drops of the drain come after the last stats record: kept for the
+	 * next run's. */
+	save_unreported(x);
 	mt_spool_close(x->spool);
 	x->spool = NULL;
 	return NULL;
@@ -1195,6 +1223,33 @@ static void free_all(struct mt_export *x)
 	free(x);
 }
 
+/*
+ * Drops an earlier run counted after its last stats record (kept in the
+ * spool's state): this run's counters start with them, so its first stats
+ * record reports them. Before the thread starts and before any push.
+ */
+static void carry_unreported(struct mt_export *x)
+{
+	struct mt_counters un;
+	uint64_t total = 0;
+
+	mt_spool_unreported(x->spool, &un);
+	for (unsigned k = 0; k < NDROP; k++) {
+		uint64_t v = un.v[drop_ctrs[k].id];
+
+		if (drop_ctrs[k].ring >= 0) {
+			x->prod.drops[drop_ctrs[k].ring] += v;
+			x->carried_ring[drop_ctrs[k].ring] += v;
+		} else
+			x->ctr.v[drop_ctrs[k].id] += v;
+		total += v;
+	}
+	if (total)
+		fprintf(stderr, "mailtapd: export: %llu drops counted by an earlier run after "
+			"its last stats record: carried into this run's counters\n",
+			(unsigned long long)total);
+}
+
 int mt_export_start(struct mt_export **out, const struct mt_config *cfg, char *err,
 		    size_t errlen)
 {
@@ -1230,7 +1285,7 @@ int mt_export_start(struct mt_export **out, const struct mt_config *cfg, char *e
 			x->ctr_ids[x->nctr++] = (uint16_t)i;
 	/* 4740 (IPFIX over TLS) is the default either way; a plaintext
 	 * collector is usually given with its port, 4739. */
-	split_hostport(cfg->export.collector, x->host, sizeof(x->host), x->port, sizeof(x->port),
+	mt_config_split_hostport(cfg->export.collector, x->host, sizeof(x->host), x->port, sizeof(x->port),
 		       MT_EXPORT_PORT_TLS, why, sizeof(why));
 	x->rng = (uint64_t)mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	x->ring_cap = cfg->export.ring_size & ~(uint64_t)7;
@@ -1286,6 +1341,7 @@ int mt_export_start(struct mt_export **out, const struct mt_config *cfg, char *e
 				(unsigned long long)recs, (unsigned long long)msgs,
 				cfg->export.spool_dir);
 	}
+	carry_unreported(x);
 	rc = pthread_create(&x->thread, NULL, thread_main, x);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the export thread: %s", strerror(rc));
@@ -1312,8 +1368,9 @@ uint64_t mt_export_stop(struct mt_export *x)
 	}
 	pthread_join(x->thread, NULL);
 	x->thread_started = false;
+	/* This run's drops: the by-type counts know no others. */
 	for (unsigned p = 0; p < MT_PRIO__COUNT; p++)
-		drops += x->prod.drops[p];
+		drops += x->prod.drops[p] - x->carried_ring[p];
 	if (drops) {
 		char by[256] = "";
 		size_t o = 0;

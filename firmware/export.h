@@ -54,7 +54,10 @@ bool mt_export_push(struct mt_export *x, const struct mt_rec *r);
  * benchmarks). */
 bool mt_export_offer(struct mt_export *x, const struct mt_rec *r);
 
-/* Sets the export group of `sum` to the exporter's counters. Any thread. */
+/* Sets the export group of `sum` to the exporter's counters. Any thread.
+ * The drop counters start with the drops an earlier run on the same spool
+ * counted after its last stats record (kept in the spool's state), so the
+ * first stats record of this run reports them. */
 void mt_export_read_counters(const struct mt_export *x, struct mt_counters *sum);
 
 /* Keeps the export thread off `busy` CPUs (DPDK worker lcores poll). */

@@ -822,8 +822,46 @@ static int varlen(const uint8_t *p, size_t n, size_t *hdr, size_t *len)
 }
 
 static int decode_fields(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base,
-			 const struct mt_ipfix_tmpl *t, const uint8_t *p, size_t n,
-			 size_t *used, unsigned depth, char *why, size_t whylen);
+			 size_t base_size, const struct mt_ipfix_tmpl *t, const uint8_t *p,
+			 size_t n, size_t *used, unsigned depth, char *why, size_t whylen);
+
+/* Bytes a decoded field of a schema type occupies at its offset. */
+static size_t dest_size(uint8_t type)
+{
+	switch (type) {
+	case MT_FT_U16:
+		return sizeof(uint16_t);
+	case MT_FT_U32:
+		return sizeof(uint32_t);
+	case MT_FT_U64:
+	case MT_FT_TIME:
+		return sizeof(uint64_t);
+	case MT_FT_IP:
+		return sizeof(struct mt_ipaddr);
+	case MT_FT_STR:
+	case MT_FT_HEX:
+		return sizeof(struct mt_sref);
+	case MT_FT_STRLIST:
+	case MT_FT_U16LIST:
+	case MT_FT_U64LIST:
+	case MT_FT_SUBLIST:
+		return sizeof(struct mt_lref);
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Whether field `f` lies inside a destination of `size` bytes. The schema
+ * guarantees it for the record type a template was matched to; checked
+ * anyway, so that a template matched to the wrong destination (a
+ * top-level record's fields written into a sub-record's buffer) can only
+ * be refused.
+ */
+static bool dest_fits(const struct mt_field_desc *f, size_t size)
+{
+	return f->offset <= size && size - f->offset >= dest_size(f->type);
+}
 
 static const struct mt_rtype_desc *tmpl_rt(const struct mt_ipfix_tmpl *t)
 {
@@ -833,9 +871,9 @@ static const struct mt_rtype_desc *tmpl_rt(const struct mt_ipfix_tmpl *t)
 }
 
 static int decode_list(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base,
-		       const struct mt_rtype_desc *rt, uint32_t domain, uint16_t list_ie,
-		       const uint8_t *p, size_t n, unsigned depth, char *why,
-		       size_t whylen)
+		       size_t base_size, const struct mt_rtype_desc *rt,
+		       const struct mt_ipfix_tmpl *t, uint16_t list_ie, const uint8_t *p,
+		       size_t n, unsigned depth, char *why, size_t whylen)
 {
 	size_t off;
 
@@ -844,37 +882,50 @@ static int decode_list(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base,
 	if (list_ie == MT_IPFIX_IE_SUBTEMPLATELIST) {
 		const struct mt_ipfix_tmpl *st;
 		const struct mt_field_desc *f = NULL;
+		const struct mt_rtype_desc *srt;
 		uint16_t tid;
 
 		if (n < 3)
 			FAIL("subTemplateList header cut short");
 		tid = mt_load_be16(p + 1);
-		st = find_tmpl(d, domain, tid, NULL);
+		st = find_tmpl(d, t->domain, tid, NULL);
 		if (!st)
 			FAIL("subTemplateList of unknown template %u", tid);
+		/*
+		 * Items are decoded into a sub-record buffer with the offsets
+		 * of the named template's record type: only a sub-record
+		 * type that a list field of this record takes fits there. A
+		 * top-level record's template (its offsets are within struct
+		 * mt_rec) would write far past the buffer.
+		 */
+		if (st->rtype >= 0 || st->rtype == INT16_MIN)
+			FAIL("template %u: subTemplateList of template %u, which is not a "
+			     "sub-record template", t->id, tid);
 		for (unsigned i = 0; rt && i < rt->nfields; i++)
-			if (rt->fields[i].type == MT_FT_SUBLIST && st->rtype < 0 &&
-			    st->rtype != INT16_MIN && rt->fields[i].sub == -st->rtype)
+			if (rt->fields[i].type == MT_FT_SUBLIST &&
+			    rt->fields[i].sub == -st->rtype)
 				f = &rt->fields[i];
+		srt = &mt_stypes[-1 - st->rtype];
+		if (!f)
+			FAIL("template %u: subTemplateList of template %u (%s), which no "
+			     "list field of %s takes", t->id, tid, srt->name,
+			     rt ? rt->name : "this unknown template");
+		if (!dest_fits(f, base_size))
+			FAIL("template %u: list field %s outside its record", t->id, f->name);
 		off = 3;
 		while (off < n) {
 			uint8_t item[MT_SUB_MAX_SIZE] __attribute__((aligned(8)));
+			struct mt_lref l;
 			size_t u;
 
 			memset(item, 0, sizeof(item));
-			if (decode_fields(d, r, item, st, p + off, n - off, &u, depth + 1,
-					  why, whylen))
+			if (decode_fields(d, r, item, MT_MIN((size_t)srt->body_size, sizeof(item)),
+					  st, p + off, n - off, &u, depth + 1, why, whylen))
 				return -1;
 			off += u;
-			if (f) {
-				struct mt_lref l;
-
-				memcpy(&l, base + f->offset, sizeof(l));
-				mt_rec_list_add(r, &l, item,
-						sizeof(struct mt_body_file) > MT_SUB_MAX_SIZE ?
-							MT_SUB_MAX_SIZE : MT_SUB_MAX_SIZE);
-				memcpy(base + f->offset, &l, sizeof(l));
-			}
+			memcpy(&l, base + f->offset, sizeof(l));
+			mt_rec_list_add(r, &l, item, sizeof(item));
+			memcpy(base + f->offset, &l, sizeof(l));
 		}
 		return 0;
 	}
@@ -906,6 +957,8 @@ static int decode_list(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base,
 			    c->ie == ie && pen_of(c, d->pen) == pen)
 				f = c;
 		}
+		if (f && !dest_fits(f, base_size))
+			FAIL("template %u: list field %s outside its record", t->id, f->name);
 		if (f && f->type == MT_FT_U16LIST && elen != 2)
 			FAIL("basicList of element %u with length %u", ie, elen);
 		if (f && f->type == MT_FT_U64LIST && elen != 8)
@@ -933,8 +986,8 @@ static int decode_list(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base,
 }
 
 static int decode_fields(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base,
-			 const struct mt_ipfix_tmpl *t, const uint8_t *p, size_t n,
-			 size_t *used, unsigned depth, char *why, size_t whylen)
+			 size_t base_size, const struct mt_ipfix_tmpl *t, const uint8_t *p,
+			 size_t n, size_t *used, unsigned depth, char *why, size_t whylen)
 {
 	const struct mt_rtype_desc *rt = tmpl_rt(t);
 	size_t off = 0;
@@ -953,13 +1006,16 @@ static int decode_fields(struct mt_ipfix_dec *d, struct mt_rec *r, uint8_t *base
 		}
 		if (tf->pen == 0 && (tf->ie == MT_IPFIX_IE_BASICLIST ||
 				     tf->ie == MT_IPFIX_IE_SUBTEMPLATELIST)) {
-			if (decode_list(d, r, base, rt, t->domain, tf->ie, p + off + h, l,
+			if (decode_list(d, r, base, base_size, rt, t, tf->ie, p + off + h, l,
 					depth, why, whylen))
 				return -1;
 		} else if (f) {
 			const uint8_t *v = p + off + h;
 			uint8_t *dst = base + f->offset;
 
+			if (!dest_fits(f, base_size))
+				FAIL("template %u: field %u (%s) outside its record", t->id, i,
+				     f->name);
 			switch (f->type) {
 			case MT_FT_BOOL:
 				if (v[0] != 1 && v[0] != 2)
@@ -1056,8 +1112,8 @@ int mt_ipfix_decode(struct mt_ipfix_dec *d, const uint8_t *msg, size_t len,
 						mt_rec_init(r, (enum mt_rtype)t->rtype);
 					else
 						mt_rec_init(r, MT_REC_flow); /* scratch only */
-					if (decode_fields(d, r, (uint8_t *)r, t, msg + so, end - so,
-							  &used, 0, why, whylen))
+					if (decode_fields(d, r, (uint8_t *)r, sizeof(*r), t, msg + so,
+							  end - so, &used, 0, why, whylen))
 						return -1;
 					if (used == 0)
 						FAIL("template %u: empty record", t->id);

@@ -26,6 +26,8 @@
 #define STATE_NAME "state"
 #define STATE_TMP "state.tmp"
 #define STATE_MAGIC "mailtap-spool 1"
+#define STATE_MAX 4096         /* the state file, counters included */
+#define STATE_UNREPORTED "unreported "
 #define NAME_MAX_LEN 64
 /* The in-memory index of a file stays below 512 KiB: a file of many tiny
  * messages (a quiet link, flushed every second) is closed at this count. */
@@ -97,6 +99,7 @@ struct mt_spool {
 	uint8_t *hdr;          /* the template message opening every file */
 	size_t hdr_len;
 	uint8_t *scan;         /* one message, for start-up checks and renumbering */
+	uint64_t *unreported;  /* MT_CTR__COUNT drop counts no stats record carried */
 };
 
 static void __attribute__((format(printf, 2, 3))) warn(struct mt_spool *sp,
@@ -161,14 +164,35 @@ static int pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
 
 /* ---- state file ---- */
 
+/*
+ * The state file: five lines an older mailtapd reads too, then one line
+ * `unreported GROUP.NAME COUNT` per counter with drops that no stats
+ * record has carried yet (an older mailtapd ignores them).
+ */
 static int write_state(struct mt_spool *sp)
 {
-	char text[160];
+	char text[STATE_MAX];
 	int fd, n, rc;
 
 	n = snprintf(text, sizeof(text),
 		     STATE_MAGIC "\ndomain %u\nnext %u\nacked %u\nconfirmed %d\n",
 		     sp->cfg.domain, sp->next_seq, sp->acked, sp->confirmed ? 1 : 0);
+	for (unsigned i = 0; sp->unreported && i < MT_CTR__COUNT; i++) {
+		int k;
+
+		if (!sp->unreported[i])
+			continue;
+		k = snprintf(text + n, sizeof(text) - (size_t)n, STATE_UNREPORTED "%s.%s %llu\n",
+			     mt_counter_desc[i].group, mt_counter_desc[i].name,
+			     (unsigned long long)sp->unreported[i]);
+		if (k < 0 || (size_t)k >= sizeof(text) - (size_t)n) {
+			/* Cannot happen with the exporter's few drop counters. */
+			warn(sp, "%s: no room for counter %s.%s", STATE_NAME,
+			     mt_counter_desc[i].group, mt_counter_desc[i].name);
+			break;
+		}
+		n += k;
+	}
 	fd = openat(sp->dirfd, STATE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
@@ -191,11 +215,40 @@ static int write_state(struct mt_spool *sp)
 	return 0;
 }
 
+/* The `unreported` lines of a state file. A counter this mailtapd does not
+ * know (a newer one wrote the file) is skipped with a warning. */
+static void read_unreported(struct mt_spool *sp, const char *text)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		char name[96];
+		unsigned long long v;
+		bool known = false;
+
+		if (strncmp(l, STATE_UNREPORTED, strlen(STATE_UNREPORTED)) != 0 ||
+		    sscanf(l + strlen(STATE_UNREPORTED), "%95s %llu", name, &v) != 2)
+			continue;
+		for (unsigned i = 0; i < MT_CTR__COUNT; i++) {
+			const struct mt_counter_desc *c = &mt_counter_desc[i];
+			size_t g = strlen(c->group);
+
+			if (strncmp(name, c->group, g) == 0 && name[g] == '.' &&
+			    strcmp(name + g + 1, c->name) == 0) {
+				sp->unreported[i] = v;
+				known = true;
+				break;
+			}
+		}
+		if (!known)
+			warn(sp, "%s: unknown counter %s (%llu unreported drops) ignored",
+			     STATE_NAME, name, v);
+	}
+}
+
 /* 1 when a state file was read, 0 when there is none, -errno when it is
  * unusable or belongs to another observation domain. */
 static int read_state(struct mt_spool *sp, char *err, size_t errlen)
 {
-	char text[256], magic[32];
+	char text[STATE_MAX], magic[32];
 	unsigned domain, next, acked;
 	int fd, confirmed;
 	ssize_t n;
@@ -230,6 +283,7 @@ static int read_state(struct mt_spool *sp, char *err, size_t errlen)
 	sp->next_seq = next;
 	sp->acked = acked;
 	sp->confirmed = confirmed != 0;
+	read_unreported(sp, text);
 	return 1;
 }
 
@@ -820,7 +874,8 @@ int mt_spool_open(struct mt_spool **out, const struct mt_spool_cfg *cfg,
 	sp->dir = strdup(cfg->dir);
 	sp->hdr = malloc(MT_IPFIX_MSG_MAX);
 	sp->scan = malloc(MT_IPFIX_MSG_MAX);
-	if (!sp->dir || !sp->hdr || !sp->scan) {
+	sp->unreported = calloc(MT_CTR__COUNT, sizeof(*sp->unreported));
+	if (!sp->dir || !sp->hdr || !sp->scan || !sp->unreported) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
@@ -940,6 +995,7 @@ void mt_spool_close(struct mt_spool *sp)
 	free(sp->dir);
 	free(sp->hdr);
 	free(sp->scan);
+	free(sp->unreported);
 	free(sp);
 }
 
@@ -1177,14 +1233,36 @@ enum mt_spool_resync mt_spool_first_ack(struct mt_spool *sp, uint32_t next)
 
 	sp->confirmed = true;
 	sp->state_dirty = true;
+	if (!was_confirmed) {
+		/*
+		 * Numbered before any collector confirmed the counter: new
+		 * records, never the collector's, whatever numbers they
+		 * got. They follow what it has, even when our provisional
+		 * numbers already reach `next`: taking the ones below it
+		 * as acknowledged would have the collector discard them as
+		 * duplicates of records it got from someone else's spool
+		 * (the same domain on an earlier appliance or spool).
+		 */
+		base = oldest_unacked_seq(sp, &any);
+		delta = next - base;
+		if (delta == 0) {
+			write_state(sp);
+			return MT_SPOOL_IN_STEP;
+		}
+		sp->ctr->v[MT_CTR_export_seq_resyncs]++;
+		if (any)
+			renumber(sp, delta);
+		sp->next_seq += delta;
+		sp->acked = next;
+		write_state(sp);
+		return MT_SPOOL_RENUMBERED;
+	}
 	if (!mt_seq_lt(sp->next_seq, next)) {
 		mt_spool_ack(sp, next);
-		if (!was_confirmed)
-			write_state(sp);
 		return MT_SPOOL_IN_STEP;
 	}
 	sp->ctr->v[MT_CTR_export_seq_resyncs]++;
-	if (was_confirmed) {
+	{
 		uint64_t msgs, recs;
 
 		mt_spool_unacked(sp, &msgs, &recs);
@@ -1193,21 +1271,37 @@ enum mt_spool_resync mt_spool_first_ack(struct mt_spool *sp, uint32_t next)
 			     "spool's %u: it says it has stored the %llu spooled records "
 			     "numbered before that (an old copy of the spool?)",
 			     next, sp->next_seq, (unsigned long long)recs);
-		sp->next_seq = next;
-		mt_spool_ack(sp, next);
-		write_state(sp);
-		return MT_SPOOL_MOVED;
 	}
-	/* Numbered before any collector confirmed the counter: new records,
-	 * not the collector's; they follow what it has. */
-	base = oldest_unacked_seq(sp, &any);
-	delta = next - base;
-	if (any)
-		renumber(sp, delta);
-	sp->next_seq += delta;
-	sp->acked = next;
+	sp->next_seq = next;
+	mt_spool_ack(sp, next);
 	write_state(sp);
-	return MT_SPOOL_RENUMBERED;
+	return MT_SPOOL_MOVED;
+}
+
+void mt_spool_confirm(struct mt_spool *sp)
+{
+	if (sp->confirmed)
+		return;
+	sp->confirmed = true;
+	sp->state_dirty = true;
+}
+
+bool mt_spool_confirmed(const struct mt_spool *sp)
+{
+	return sp->confirmed;
+}
+
+void mt_spool_unreported(const struct mt_spool *sp, struct mt_counters *out)
+{
+	memcpy(out->v, sp->unreported, sizeof(out->v));
+}
+
+void mt_spool_set_unreported(struct mt_spool *sp, const struct mt_counters *c)
+{
+	if (memcmp(sp->unreported, c->v, sizeof(c->v)) == 0)
+		return;
+	memcpy(sp->unreported, c->v, sizeof(c->v));
+	sp->state_dirty = true;
 }
 
 void mt_spool_sync(struct mt_spool *sp)

@@ -5,7 +5,8 @@
  * so a lost connection, a collector restart or a mailtapd restart loses
  * nothing. A directory of RFC 5655 files per priority class (each starting
  * with a template message, so ipfixDump reads any of them), plus a small
- * state file with the sequence counter. Bounded: when full, whole files of
+ * state file with the sequence counter and the drop counts no stats record
+ * has reported yet. Bounded: when full, whole files of
  * the oldest low-priority messages go first. Used by the export thread only.
  */
 #ifndef MT_SPOOL_H
@@ -97,17 +98,39 @@ enum mt_spool_resync {
 
 /*
  * The collector's first acknowledgement on a connection, `next` being what
- * it expects. When it is ahead of our counter (our state was lost or is an
- * old copy), the counter moves forward to it so new records are never
- * taken for duplicates. Messages numbered before any collector confirmed
- * the counter (a fresh spool) are renumbered to follow `next`; otherwise
- * the collector's word that it stored them stands. Marks the counter
- * confirmed.
+ * it expects. A spool no collector has confirmed yet (a fresh one, or one
+ * whose state file was lost) holds only records the collector cannot have:
+ * its unacknowledged messages are always renumbered to start at `next`,
+ * whether its provisional numbers are behind, at or past it
+ * (MT_SPOOL_RENUMBERED; MT_SPOOL_IN_STEP when they start there already).
+ * A confirmed spool takes the collector's word: when `next` is ahead of
+ * the counter (an old copy of the spool), the counter moves forward to it
+ * and what is numbered before it counts as stored (MT_SPOOL_MOVED);
+ * otherwise `next` is an ordinary acknowledgement (MT_SPOOL_IN_STEP).
+ * Marks the counter confirmed.
  */
 enum mt_spool_resync mt_spool_first_ack(struct mt_spool *sp, uint32_t next);
 
+/* A collector acknowledged records under our numbers (one that sends no
+ * first acknowledgement): the counter is confirmed from now on. */
+void mt_spool_confirm(struct mt_spool *sp);
+bool mt_spool_confirmed(const struct mt_spool *sp);
+
+/*
+ * Drop counts that no `stats` record has carried yet (the drops after a
+ * run's last stats record: the exporter's drain), kept in the state file
+ * so that the next run's exporter starts its counters with them and its
+ * first stats record reports them. mt_spool_unreported() copies the counts
+ * held (after mt_spool_open(): what the state file had; 0 for every other
+ * counter); mt_spool_set_unreported() replaces them, to be written at the
+ * next mt_spool_sync() or mt_spool_close(). Counters by index (enum
+ * mt_ctr).
+ */
+void mt_spool_unreported(const struct mt_spool *sp, struct mt_counters *out);
+void mt_spool_set_unreported(struct mt_spool *sp, const struct mt_counters *c);
+
 /* Data to disk: fdatasync of files written since the last call, and the
- * state file when the acknowledged point moved. */
+ * state file when the acknowledged point or the unreported drops moved. */
 void mt_spool_sync(struct mt_spool *sp);
 
 /* The counter: sequence number the next appended message gets. */

@@ -7,8 +7,10 @@
  * cap, sequence numbers continuous across messages, reconnects and
  * restarts, the collector's first acknowledgement moving the counter
  * forward, the flush interval, a record larger than a message, ack = no,
- * ring-full drops counted by class without the producer ever waiting, and
- * the configuration checks. (TLS is exercised end to end by
+ * ring-full drops counted by class without the producer ever waiting,
+ * drops after a run's last stats record carried into the next run's, an
+ * unconfirmed spool renumbered behind a collector that already has records
+ * of the domain, and the configuration checks. (TLS is exercised end to end by
  * tests/e2e/test_export_tls.sh with real certificates.)
  */
 #include "testutil.h"
@@ -26,6 +28,7 @@
 
 #include "export.h"
 #include "ipfix.h"
+#include "worker.h"
 
 #define DOMAIN 42
 #define MAX_MSGS 4096
@@ -63,6 +66,8 @@ struct coll {
 	unsigned errors;         /* undecodable, or another domain's */
 	unsigned norder;
 	uint16_t order[1 << 16]; /* src_port of each stored record, in order */
+	unsigned nstats;         /* stats records stored, the first few kept */
+	struct mt_body_stats stats[4];
 };
 
 static char spool_dir[64];
@@ -129,6 +134,8 @@ static int on_rec(void *ctx, const struct mt_ipfix_msg_info *info, const struct 
 	x->first = false;
 	if (x->c->norder < MT_ARRAY_SIZE(x->c->order))
 		x->c->order[x->c->norder++] = MT_REC_CONN(r)->src_port;
+	if (r->type == MT_REC_stats && x->c->nstats < MT_ARRAY_SIZE(x->c->stats))
+		x->c->stats[x->c->nstats++] = r->b.stats;
 	return 0;
 }
 
@@ -145,6 +152,12 @@ static void serve(struct coll *c, int fd)
 	c->conns++;
 	frame(f, DOMAIN + 1, 12345); /* another domain's: to be ignored */
 	frame(f + 16, DOMAIN, c->first_ack >= 0 ? (uint32_t)c->first_ack : c->next);
+	/* A collector that says it has records up to first_ack has them:
+	 * anything numbered below is a duplicate to it. */
+	if (c->first_ack >= 0 && !c->have_next) {
+		c->next = (uint32_t)c->first_ack;
+		c->have_next = true;
+	}
 	pthread_mutex_unlock(&c->mu);
 	if (c->style != ACK_NONE && write_all(fd, f, 32) != 0)
 		goto out;
@@ -667,6 +680,163 @@ static void test_first_ack_moves_counter(void **state)
 	check_sequence(c, 7000);
 }
 
+/*
+ * The auditor's case through the exporter: the collector already holds 8
+ * records of the domain (another appliance's); this appliance, on a fresh
+ * spool, spooled 52 with the collector down, and restarts with it up. All
+ * 52 and the 8 new ones are stored, numbered from 8: none is taken for a
+ * duplicate. (Before the fix the exporter counted the spool "in step" and
+ * its first 8 records as acknowledged; the collector discarded them.)
+ */
+static void test_unconfirmed_spool_ahead(void **state)
+{
+	static struct mt_rec r;
+	struct mt_counters ctr = { 0 };
+	struct mt_config cfg;
+	struct mt_export *x;
+	struct coll *c;
+
+	(void)state;
+	config(&cfg, dead_port(), true);
+	cfg.export.drain_timeout_ns = 100 * MT_NS_PER_MS;
+	x = start(&cfg);
+	for (unsigned i = 0; i < 52; i++) {
+		make(&r, MT_REC_smtp, (uint16_t)i, 0);
+		assert_true(mt_export_push(x, &r));
+	}
+	assert_int_equal(mt_export_stop(x), 52);
+	mt_export_free(x);
+
+	c = coll_start(ACK_WHOLE, 8);
+	config(&cfg, c->port, true);
+	x = start(&cfg);
+	for (unsigned i = 52; i < 60; i++) {
+		make(&r, MT_REC_auth, (uint16_t)i, 3);
+		assert_true(mt_export_push(x, &r));
+	}
+	assert_int_equal(mt_export_stop(x), 0);
+	mt_export_read_counters(x, &ctr);
+	mt_export_free(x);
+	coll_stop(c);
+	assert_int_equal(c->records, 60);
+	assert_int_equal(c->dups, 0);
+	assert_int_equal(ctr.v[MT_CTR_export_seq_resyncs], 1);
+	assert_int_equal(ctr.v[MT_CTR_export_records_acked], 60);
+	check_sequence(c, 8);
+	for (unsigned i = 0; i < 52; i++)
+		assert_true(c->order[i] < 52); /* the spool first, in order */
+}
+
+/* A stats record as mailtapd's main loop makes it (every counter, the
+ * exporter's included), offered until the ring has room for it. */
+static void push_stats(struct mt_export *x)
+{
+	static struct mt_rec r;
+	struct mt_counters sum;
+	int i;
+
+	memset(&sum, 0, sizeof(sum));
+	mt_export_read_counters(x, &sum);
+	mt_worker_stats_record(&r, &sum, 1700000000ull * MT_NS_PER_SEC, 1);
+	for (i = 0; i < 500 && !mt_export_offer(x, &r); i++)
+		sleep_ms(10);
+	assert_true(i < 500);
+}
+
+static uint64_t ring_drops(const struct mt_counters *c, unsigned p)
+{
+	static const enum mt_ctr id[MT_PRIO__COUNT] = {
+		MT_CTR_export_ring_drops_high, MT_CTR_export_ring_drops_normal,
+		MT_CTR_export_ring_drops_low,
+	};
+
+	return c->v[id[p]];
+}
+
+/*
+ * Drops after a run's last stats record (here: a full ring after it; with
+ * --read, whatever the drain drops) reach no stats record of that run.
+ * They are kept in the spool's state: the next run's counters start with
+ * them and its first stats record carries them to the collector; once
+ * carried, a third run starts from zero.
+ */
+static void test_drops_after_last_stats_carried(void **state)
+{
+	static struct mt_rec r;
+	struct mt_counters c1, c2, c3;
+	uint64_t at_stats[MT_PRIO__COUNT];
+	struct mt_config cfg;
+	struct mt_export *x;
+	struct coll *c;
+	unsigned pushed = 0;
+
+	(void)state;
+	config(&cfg, dead_port(), true);
+	cfg.export.ring_size = 64 << 10;
+	cfg.export.drain_timeout_ns = 0;
+	x = start(&cfg);
+	/* Some drops, then a stats record that reports them, then more. */
+	memset(&c1, 0, sizeof(c1));
+	for (; ring_drops(&c1, MT_PRIO_HIGH) == 0 && pushed < 200000; pushed++) {
+		make(&r, MT_REC_auth, (uint16_t)pushed, 8000);
+		mt_export_push(x, &r);
+		mt_export_read_counters(x, &c1);
+	}
+	assert_true(ring_drops(&c1, MT_PRIO_HIGH) > 0);
+	mt_export_read_counters(x, &c1);
+	for (unsigned p = 0; p < MT_PRIO__COUNT; p++)
+		at_stats[p] = ring_drops(&c1, p);
+	push_stats(x);
+	for (uint64_t before = at_stats[MT_PRIO_HIGH];
+	     ring_drops(&c1, MT_PRIO_HIGH) == before && pushed < 400000; pushed++) {
+		make(&r, MT_REC_auth, (uint16_t)pushed, 8000);
+		mt_export_push(x, &r);
+		mt_export_read_counters(x, &c1);
+	}
+	mt_export_stop(x);
+	mt_export_read_counters(x, &c1);
+	mt_export_free(x);
+	assert_true(ring_drops(&c1, MT_PRIO_HIGH) > at_stats[MT_PRIO_HIGH]);
+
+	/* Next start: the counters begin with what no stats record carried. */
+	c = coll_start(ACK_WHOLE, -1);
+	config(&cfg, c->port, true);
+	cfg.export.ring_size = 64 << 20;
+	x = start(&cfg);
+	memset(&c2, 0, sizeof(c2));
+	mt_export_read_counters(x, &c2);
+	for (unsigned p = 0; p < MT_PRIO__COUNT; p++)
+		assert_int_equal(ring_drops(&c2, p), ring_drops(&c1, p) - at_stats[p]);
+	push_stats(x);
+	assert_int_equal(mt_export_stop(x), 0);
+	mt_export_free(x);
+	coll_stop(c);
+	/* The collector got the first run's stats record (from the spool),
+	 * then this run's, which carries the rest. */
+	assert_int_equal(c->errors, 0);
+	assert_int_equal(c->nstats, 2);
+	assert_int_equal(c->stats[0].export_ring_drops_high, at_stats[MT_PRIO_HIGH]);
+	assert_int_equal(c->stats[1].export_ring_drops_high,
+			 ring_drops(&c1, MT_PRIO_HIGH) - at_stats[MT_PRIO_HIGH]);
+	assert_true(c->stats[1].export_ring_drops_high > 0);
+	assert_int_equal(c->stats[1].export_ring_drops_normal,
+			 ring_drops(&c1, MT_PRIO_NORMAL) - at_stats[MT_PRIO_NORMAL]);
+	assert_int_equal(c->stats[1].export_ring_drops_low,
+			 ring_drops(&c1, MT_PRIO_LOW) - at_stats[MT_PRIO_LOW]);
+
+	/* Carried once: a third start has nothing left to carry. */
+	c = coll_start(ACK_WHOLE, -1);
+	config(&cfg, c->port, true);
+	x = start(&cfg);
+	memset(&c3, 0, sizeof(c3));
+	mt_export_read_counters(x, &c3);
+	for (unsigned p = 0; p < MT_PRIO__COUNT; p++)
+		assert_int_equal(ring_drops(&c3, p), 0);
+	assert_int_equal(mt_export_stop(x), 0);
+	mt_export_free(x);
+	coll_stop(c);
+}
+
 /* ack = no: a plain collector that never writes back. */
 static void test_ack_no(void **state)
 {
@@ -746,6 +916,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreachable_then_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect_replays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_ack_moves_counter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unconfirmed_spool_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drops_after_last_stats_carried, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ack_no, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_full_drops, setup, teardown),
 	};

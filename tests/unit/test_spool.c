@@ -3,10 +3,14 @@
  * Spool tests on a real directory: numbering and the merge of the three
  * classes in sequence order, replay after a restart with the counter
  * carried over, acknowledgements removing files, rewinding after a lost
- * connection, torn tails from a crash cut off at start-up, priority
+ * connection, torn tails from a crash cut off at start-up (and a hostile
+ * message in a spool file refused by the decoder the same way), priority
  * dropping when full (low first, every dropped record counted), the
- * collector's first acknowledgement moving or renumbering the counter, and
- * the refusals (a second exporter on one spool, another domain's spool).
+ * collector's first acknowledgement moving or renumbering the counter (an
+ * unconfirmed spool is always renumbered, even when its numbers are ahead
+ * of the collector's), drop counts no stats record carried kept in the
+ * state file, and the refusals (a second exporter on one spool, another
+ * domain's spool).
  */
 #include "testutil.h"
 
@@ -300,6 +304,59 @@ static void test_torn_tail_cut(void **state)
 	mt_spool_close(sp);
 }
 
+/* A spool file is read back through the IPFIX decoder at start-up: the
+ * audit's hostile message (a subTemplateList naming the top-level `stats`
+ * template, which overflowed a stack buffer in the decoder) planted after a
+ * good message is refused and cut off like a torn tail. */
+static void test_hostile_message_in_spool_file(void **state)
+{
+	struct mt_spool *sp = open_spool(1 << 20, 1 << 20);
+	static uint8_t bad[MT_IPFIX_MSG_MAX];
+	struct mt_ipfix_enc e;
+	struct mt_spool_msg m;
+	char path[128];
+	size_t off, body = 3 + 4000;
+	int fd;
+
+	(void)state;
+	append(sp, MT_PRIO_NORMAL, 5, 700);
+	mt_spool_close(sp);
+	/* Templates, template 1000 = { subTemplateList }, then a record of
+	 * it whose list names template 257. */
+	mt_ipfix_begin(&e, bad, sizeof(bad), DOMAIN, MT_IPFIX_PEN_DEFAULT, 0, 5);
+	assert_int_equal(mt_ipfix_templates(&e, false), 0);
+	off = mt_ipfix_end(&e);
+	mt_store_be16(bad + off, MT_IPFIX_SET_TEMPLATE);
+	mt_store_be16(bad + off + 2, 12);
+	mt_store_be16(bad + off + 4, 1000);
+	mt_store_be16(bad + off + 6, 1);
+	mt_store_be16(bad + off + 8, MT_IPFIX_IE_SUBTEMPLATELIST);
+	mt_store_be16(bad + off + 10, MT_IPFIX_VARLEN);
+	off += 12;
+	mt_store_be16(bad + off, 1000);
+	mt_store_be16(bad + off + 2, (uint16_t)(4 + 3 + body));
+	bad[off + 4] = 255;
+	mt_store_be16(bad + off + 5, (uint16_t)body);
+	bad[off + 7] = 4;
+	mt_store_be16(bad + off + 8, 257);
+	memset(bad + off + 10, 0x41, 4000);
+	off += 4 + 3 + body;
+	mt_store_be16(bad + 2, (uint16_t)off);
+	snprintf(path, sizeof(path), "%s/normal-%016x.ipfix", dir, 0);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bad, off), (ssize_t)off);
+	close(fd);
+
+	memset(&ctr, 0, sizeof(ctr));
+	sp = open_spool(1 << 20, 1 << 20);
+	assert_int_equal(ctr.v[MT_CTR_export_spool_truncated], 1);
+	assert_int_equal(mt_spool_next(sp, out, &m), 1);
+	assert_int_equal(tag_of(out, m.len), 700);
+	assert_int_equal(mt_spool_next(sp, out, &m), 0);
+	mt_spool_close(sp);
+}
+
 /* Size of the template message that opens every file. */
 static size_t header_len(void)
 {
@@ -426,6 +483,191 @@ static void test_first_ack(void **state)
 	mt_spool_close(sp);
 }
 
+/*
+ * The auditor's case: a spool no collector has confirmed (appliance B,
+ * fresh, spooled 52 records with the collector down) already numbers past
+ * what the collector expects of the domain (8: appliance A's records).
+ * Its records are new all the same: renumbered to follow the 8, none of
+ * them taken as acknowledged. Before the fix the counter counted as "in
+ * step" and the first 8 records as stored: the collector discarded them as
+ * duplicates of A's.
+ */
+static void test_unconfirmed_spool_ahead_of_collector(void **state)
+{
+	static const unsigned sizes[] = { 5, 20, 3, 24 }; /* 52 records */
+	struct mt_spool *sp = open_spool(1 << 20, SEGMENT);
+	struct mt_spool_msg m;
+	uint64_t msgs, recs;
+	uint32_t seq;
+
+	(void)state;
+	for (unsigned i = 0; i < MT_ARRAY_SIZE(sizes); i++)
+		append(sp, i % 2 ? MT_PRIO_LOW : MT_PRIO_NORMAL, sizes[i], 10 + i);
+	assert_int_equal(mt_spool_next_seq(sp), 52);
+	assert_false(mt_spool_confirmed(sp));
+	/* mailtapd stops before the collector comes back. */
+	mt_spool_close(sp);
+
+	memset(&ctr, 0, sizeof(ctr));
+	sp = open_spool(1 << 20, SEGMENT);
+	assert_false(mt_spool_confirmed(sp));
+	assert_int_equal(mt_spool_first_ack(sp, 8), MT_SPOOL_RENUMBERED);
+	assert_true(mt_spool_confirmed(sp));
+	assert_int_equal(ctr.v[MT_CTR_export_records_acked], 0);
+	assert_int_equal(ctr.v[MT_CTR_export_seq_resyncs], 1);
+	mt_spool_unacked(sp, &msgs, &recs);
+	assert_int_equal(msgs, 4);
+	assert_int_equal(recs, 52);
+	assert_int_equal(mt_spool_acked(sp), 8);
+	assert_int_equal(mt_spool_next_seq(sp), 60);
+	seq = 8;
+	for (unsigned i = 0; i < MT_ARRAY_SIZE(sizes); i++) {
+		assert_int_equal(mt_spool_next(sp, out, &m), 1);
+		assert_int_equal(m.seq, seq);
+		assert_int_equal(mt_load_be32(out + 8), seq);
+		assert_int_equal(m.nrec, sizes[i]);
+		assert_int_equal(tag_of(out, m.len), 10 + i);
+		seq += sizes[i];
+	}
+	assert_int_equal(mt_spool_next(sp, out, &m), 0);
+	/* The collector stores them and says so. */
+	assert_true(mt_spool_ack(sp, 60));
+	assert_int_equal(ctr.v[MT_CTR_export_records_acked], 52);
+	mt_spool_close(sp);
+	assert_int_equal(count_files(), 0);
+}
+
+/* The same at the edges: the collector expecting exactly our counter (all
+ * 52 would have been "acknowledged"), and exactly our first number (the
+ * one case where nothing moves). */
+static void test_unconfirmed_spool_edges(void **state)
+{
+	struct mt_spool *sp = open_spool(1 << 20, SEGMENT);
+	struct mt_spool_msg m;
+	uint64_t msgs, recs;
+
+	(void)state;
+	append(sp, MT_PRIO_HIGH, 30, 1);
+	append(sp, MT_PRIO_LOW, 22, 2);
+	assert_int_equal(mt_spool_first_ack(sp, 52), MT_SPOOL_RENUMBERED);
+	mt_spool_unacked(sp, &msgs, &recs);
+	assert_int_equal(recs, 52);
+	assert_int_equal(ctr.v[MT_CTR_export_records_acked], 0);
+	assert_int_equal(mt_spool_next(sp, out, &m), 1);
+	assert_int_equal(m.seq, 52);
+	assert_int_equal(mt_spool_next_seq(sp), 104);
+	mt_spool_close(sp);
+	teardown(NULL);
+	setup(NULL);
+
+	sp = open_spool(1 << 20, SEGMENT);
+	append(sp, MT_PRIO_HIGH, 30, 1);
+	assert_int_equal(mt_spool_first_ack(sp, 0), MT_SPOOL_IN_STEP);
+	assert_int_equal(ctr.v[MT_CTR_export_seq_resyncs], 0);
+	assert_int_equal(mt_spool_next(sp, out, &m), 1);
+	assert_int_equal(m.seq, 0);
+	mt_spool_close(sp);
+}
+
+/* A collector that acknowledged records under our numbers has confirmed
+ * them even without a first acknowledgement: a later first
+ * acknowledgement takes its word instead of renumbering (which would have
+ * it store the same records twice). */
+static void test_confirmed_by_ack(void **state)
+{
+	struct mt_spool *sp = open_spool(1 << 20, SEGMENT);
+	struct mt_spool_msg m;
+
+	(void)state;
+	append(sp, MT_PRIO_HIGH, 10, 1);
+	append(sp, MT_PRIO_HIGH, 10, 2);
+	assert_true(mt_spool_ack(sp, 10));
+	mt_spool_confirm(sp);
+	mt_spool_close(sp);
+	sp = open_spool(1 << 20, SEGMENT);
+	assert_true(mt_spool_confirmed(sp));
+	/* It stored the second message too; the acknowledgement was lost. */
+	assert_int_equal(mt_spool_first_ack(sp, 20), MT_SPOOL_IN_STEP);
+	assert_int_equal(mt_spool_next(sp, out, &m), 0);
+	assert_int_equal(mt_spool_next_seq(sp), 20);
+	mt_spool_close(sp);
+}
+
+static void read_state_file(char *text, size_t cap)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, text, cap - 1);
+	assert_true(n > 0);
+	text[n] = '\0';
+	close(fd);
+}
+
+/* Drops no stats record carried survive a restart in the state file, by
+ * counter; the next run reads them back. */
+static void test_unreported_drops_kept(void **state)
+{
+	struct mt_counters un, got;
+	struct mt_spool *sp = open_spool(1 << 20, SEGMENT);
+	char text[4096];
+	char path[128];
+	int fd;
+
+	(void)state;
+	mt_spool_unreported(sp, &got);
+	for (unsigned i = 0; i < MT_CTR__COUNT; i++)
+		assert_int_equal(got.v[i], 0);
+	memset(&un, 0, sizeof(un));
+	un.v[MT_CTR_export_spool_dropped_low] = 1200;
+	un.v[MT_CTR_export_spool_dropped_high] = 7;
+	un.v[MT_CTR_export_ring_drops_normal] = 33;
+	mt_spool_set_unreported(sp, &un);
+	append(sp, MT_PRIO_LOW, 2, 1);
+	mt_spool_close(sp);
+	read_state_file(text, sizeof(text));
+	assert_non_null(strstr(text, "mailtap-spool 1\ndomain 7\nnext 2\nacked 0\nconfirmed 0\n"));
+	assert_non_null(strstr(text, "\nunreported export.spool_dropped_low 1200\n"));
+	assert_non_null(strstr(text, "\nunreported export.spool_dropped_high 7\n"));
+	assert_non_null(strstr(text, "\nunreported export.ring_drops_normal 33\n"));
+	assert_null(strstr(text, "spool_dropped_normal"));
+
+	sp = open_spool(1 << 20, SEGMENT);
+	mt_spool_unreported(sp, &got);
+	for (unsigned i = 0; i < MT_CTR__COUNT; i++)
+		if (got.v[i] != un.v[i])
+			fail_msg("counter %s.%s: %llu, want %llu", mt_counter_desc[i].group,
+				 mt_counter_desc[i].name, (unsigned long long)got.v[i],
+				 (unsigned long long)un.v[i]);
+	/* Reported now (the exporter says so): gone from the file. */
+	memset(&un, 0, sizeof(un));
+	mt_spool_set_unreported(sp, &un);
+	mt_spool_sync(sp);
+	read_state_file(text, sizeof(text));
+	assert_null(strstr(text, "unreported"));
+	mt_spool_close(sp);
+
+	/* A state file of an older mailtapd (five lines) reads as none; a
+	 * counter this one does not know is skipped. */
+	snprintf(path, sizeof(path), "%s/state", dir);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	snprintf(text, sizeof(text), "mailtap-spool 1\ndomain 7\nnext 2\nacked 0\nconfirmed 1\n"
+		 "unreported export.no_such_counter 5\nunreported export.encode_errors 4\n");
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	sp = open_spool(1 << 20, SEGMENT);
+	mt_spool_unreported(sp, &got);
+	assert_int_equal(got.v[MT_CTR_export_encode_errors], 4);
+	assert_int_equal(mt_spool_next_seq(sp), 2);
+	assert_true(mt_spool_confirmed(sp));
+	mt_spool_close(sp);
+}
+
 static void test_refusals(void **state)
 {
 	struct mt_spool_cfg cfg = {
@@ -494,8 +736,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acks_remove_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_message_in_spool_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_priority_dropping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unconfirmed_spool_ahead_of_collector, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unconfirmed_spool_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_confirmed_by_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreported_drops_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_larger_than_spool, setup, teardown),
 	};
