@@ -3,7 +3,11 @@
  * Application-layer dispatch: session pool, protocol recognition and the
  * hand-over between analyzers (a mail protocol to TLS after STARTTLS).
  * Recognition buffers at most MT_APP_DETECT_BYTES per direction; content
- * decides over the port hint, so IMAP on port 25 is analysed as IMAP.
+ * decides over the port hint, so IMAP on port 25 is analysed as IMAP. On
+ * an unlisted port a greeting that does not name its protocol is held (at
+ * most MT_APP_HOLD_BYTES, in the idle analyzer state) until the client's
+ * first command confirms it, then replayed, so the analyzer sees the
+ * session from its greeting.
  */
 #include "app.h"
 
@@ -24,6 +28,9 @@ struct mt_app_session {
 	uint8_t detect_len[2];
 	int8_t first_dir;       /* direction that spoke first, -1 none */
 	uint8_t failed;
+	uint8_t tentative;      /* app a greeting suggested, unconfirmed */
+	uint16_t hold_len;      /* server bytes held in the state area */
+	uint64_t hold_ns;       /* when the held greeting arrived */
 	uint64_t seen[(MT_ANOMALY_COUNT + 63) / 64];
 	uint8_t detect[2][MT_APP_DETECT_BYTES];
 };
@@ -149,6 +156,27 @@ static bool is_tls_hello(const uint8_t *p, size_t n, uint8_t hs_type)
 	       p[5] == hs_type;
 }
 
+/*
+ * A ClientHello as the first bytes of a flow on an unlisted port: the
+ * record header (handshake, version 3.0-3.4, a length a record may have),
+ * the handshake header (ClientHello, at least its fixed part: version,
+ * random, session id length, cipher suites and compression lengths) and
+ * the client version. Ten bytes of structure make a false match on other
+ * protocols unlikely, where the five-byte check above is enough on a TLS
+ * port.
+ */
+static bool is_sane_client_hello(const uint8_t *p, size_t n)
+{
+	uint32_t rec_len, hs_len;
+
+	if (n < 11 || !is_tls_hello(p, n, 1))
+		return false;
+	rec_len = mt_load_be16(p + 3);
+	hs_len = (uint32_t)p[6] << 16 | (uint32_t)p[7] << 8 | p[8];
+	return rec_len >= 4 && rec_len <= 16384 + 2048 && hs_len >= 2 + 32 + 1 + 2 + 1 &&
+	       hs_len <= 0x1ffff && p[9] == 0x03 && p[10] <= 0x04;
+}
+
 /* An IMAP client command: tag SP command, for the commands a session can
  * start with. */
 static bool is_imap_command(const uint8_t *p, size_t n)
@@ -214,22 +242,24 @@ static bool contains_ci(const uint8_t *p, size_t n, const char *lit)
 
 uint8_t mt_app_probe(const uint8_t *p, size_t n, int dir)
 {
+	static const char *const names[MT_APP__COUNT] = {
+		[MT_APP_SMTP] = "SMTP", [MT_APP_IMAP] = "IMAP", [MT_APP_POP3] = "POP3",
+	};
 	uint8_t app;
 
 	n = MT_MIN(n, (size_t)MT_APP_DETECT_BYTES);
 	app = classify(p, n, dir, true);
-	if (app == MT_APP_FAILED || app == MT_APP_NONE || app == MT_APP_TLS)
+	if (app == MT_APP_FAILED || app == MT_APP_NONE)
 		return MT_APP_NONE;
-	/* Off the mail ports a bare "220 " (FTP) or "+OK" is not enough: the
-	 * server must name the protocol, or the client speak it. */
-	if (dir == MT_DIR_S2C) {
-		if (app == MT_APP_SMTP && !contains_ci(p, n, "SMTP"))
-			return MT_APP_NONE;
-		if (app == MT_APP_IMAP && !contains_ci(p, n, "IMAP"))
-			return MT_APP_NONE;
-		if (app == MT_APP_POP3 && !contains_ci(p, n, "POP3"))
-			return MT_APP_NONE;
-	}
+	if (app == MT_APP_TLS)
+		return dir == MT_DIR_C2S && is_sane_client_hello(p, n) ? MT_APP_TLS
+								       : MT_APP_NONE;
+	/* Off the mail ports a bare "220 " (FTP) or "+OK" is not enough: a
+	 * greeting that does not name its protocol is only a candidate until
+	 * the client speaks it. The greeting cannot wait in the probe, so the
+	 * flow is reassembled and the session holds it. */
+	if (dir == MT_DIR_S2C && !contains_ci(p, n, names[app]))
+		return (uint8_t)(app | MT_APP_TENTATIVE);
 	return app;
 }
 
@@ -270,20 +300,32 @@ static void start_analyzer(struct mt_apps *a, struct mt_flow *f,
 	struct mt_app_env env;
 	int first = s->first_dir < 0 ? 0 : s->first_dir;
 	uint8_t buf[2][MT_APP_DETECT_BYTES];
-	uint8_t len[2] = { s->detect_len[0], s->detect_len[1] };
+	uint8_t hold[MT_APP_HOLD_BYTES];
+	const uint8_t *held[2] = { buf[0], buf[1] };
+	size_t len[2] = { s->detect_len[0], s->detect_len[1] };
+	uint64_t at[2] = { now, now };
 
 	s->app = app;
 	f->app_proto = app;
 	bump_detected(a->ctr, app);
 	memcpy(buf, s->detect, sizeof(buf));
-	make_env(a, f, s, now, &env);
+	if (s->hold_len) {
+		/* A greeting held in the state area, which open() reuses. The
+		 * session began with it, as on a listed port. */
+		memcpy(hold, state_of(s), s->hold_len);
+		held[MT_DIR_S2C] = hold;
+		len[MT_DIR_S2C] = s->hold_len;
+		at[MT_DIR_S2C] = s->hold_ns;
+		s->hold_len = 0;
+	}
+	make_env(a, f, s, at[first], &env);
 	clear_state(a, s, app);
 	analyzers[app]->open(state_of(s), &env, false);
 	/* Replay what recognition held, the direction that spoke first first. */
 	if (len[first])
-		feed(a, f, s, first, buf[first], len[first], now);
+		feed(a, f, s, first, held[first], len[first], at[first]);
 	if (len[!first] && s->app != MT_APP_FAILED)
-		feed(a, f, s, !first, buf[!first], len[!first], now);
+		feed(a, f, s, !first, held[!first], len[!first], at[!first]);
 }
 
 static void fail_session(struct mt_apps *a, struct mt_flow *f,
@@ -299,6 +341,79 @@ static void fail_session(struct mt_apps *a, struct mt_flow *f,
 		       s->detect[dir], s->detect_len[dir]);
 }
 
+/* A candidate that was not mail: given up without a trace (no anomaly, no
+ * app_proto), and its slot freed at once; the flow is never analysed. */
+static void drop_session(struct mt_apps *a, struct mt_flow *f,
+			 struct mt_app_session *s)
+{
+	f->user8 = MT_APP_FAILED; /* mt_app_data(): no new session */
+	f->app = NULL;
+	slot_free(a, s);
+}
+
+static size_t hold_cap(const struct mt_apps *a)
+{
+	return MT_MIN((size_t)MT_APP_HOLD_BYTES, (size_t)a->slot_size - STATE_OFF);
+}
+
+/*
+ * Whether the client's first bytes confirm the protocol a greeting
+ * suggested: 1 yes, 0 not yet known, -1 no. The client must speak the
+ * same protocol (FTP's "220 " greeting is answered by USER or AUTH TLS,
+ * never EHLO); a POP3 client may also start with AUTH.
+ */
+static int confirms(uint8_t want, const uint8_t *p, size_t n)
+{
+	uint8_t app;
+
+	if (want == MT_APP_POP3 && n >= 5 && mt_starts_ci(p, n, "AUTH") &&
+	    (p[4] == ' ' || p[4] == '\r' || p[4] == '\n'))
+		return 1;
+	app = classify(p, n, MT_DIR_C2S, true);
+	if (app == want)
+		return 1;
+	return app == MT_APP_NONE ? 0 : -1;
+}
+
+static void detect_tentative(struct mt_apps *a, struct mt_flow *f,
+			     struct mt_app_session *s, int dir,
+			     const uint8_t *p, size_t n, uint64_t now)
+{
+	size_t take;
+	int ok;
+
+	if (dir == MT_DIR_S2C) {
+		/* More than a greeting before the client said a word: not a
+		 * mail server. */
+		if (n > hold_cap(a) - s->hold_len) {
+			drop_session(a, f, s);
+			return;
+		}
+		if (!s->hold_len)
+			s->hold_ns = now;
+		memcpy((uint8_t *)state_of(s) + s->hold_len, p, n);
+		s->hold_len = (uint16_t)(s->hold_len + n);
+		return;
+	}
+	take = MT_MIN((size_t)MT_APP_DETECT_BYTES - s->detect_len[dir], n);
+	memcpy(s->detect[dir] + s->detect_len[dir], p, take);
+	s->detect_len[dir] = (uint8_t)(s->detect_len[dir] + take);
+	ok = confirms(s->tentative, s->detect[dir], s->detect_len[dir]);
+	if (ok == 0 && s->detect_len[dir] < MT_APP_DETECT_BYTES)
+		return;
+	if (ok <= 0) {
+		drop_session(a, f, s);
+		return;
+	}
+	MT_CTR_INC(a->ctr, app_sessions);
+	MT_CTR_INC(a->ctr, app_detected_other_port);
+	s->hint = s->tentative;
+	s->tentative = 0;
+	start_analyzer(a, f, s, s->hint, now);
+	if (take < n && s->app != MT_APP_FAILED)
+		feed(a, f, s, dir, p + take, n - take, now);
+}
+
 static void detect(struct mt_apps *a, struct mt_flow *f, struct mt_app_session *s,
 		   int dir, const uint8_t *p, size_t n, uint64_t now)
 {
@@ -308,6 +423,10 @@ static void detect(struct mt_apps *a, struct mt_flow *f, struct mt_app_session *
 
 	if (s->first_dir < 0)
 		s->first_dir = (int8_t)dir;
+	if (s->tentative) {
+		detect_tentative(a, f, s, dir, p, n, now);
+		return;
+	}
 	memcpy(s->detect[dir] + s->detect_len[dir], p, take);
 	s->detect_len[dir] = (uint8_t)(s->detect_len[dir] + take);
 	app = classify(s->detect[dir], s->detect_len[dir], dir, s->hint == MT_APP_NONE);
@@ -373,7 +492,7 @@ void mt_app_data(struct mt_apps *a, struct mt_flow *f, int dir,
 	struct mt_app_session *s = f->app;
 
 	if (!s) {
-		if (f->app_proto == MT_APP_FAILED)
+		if (f->app_proto == MT_APP_FAILED || f->user8 == MT_APP_FAILED)
 			return;
 		s = slot_alloc(a);
 		if (!s) {
@@ -381,8 +500,14 @@ void mt_app_data(struct mt_apps *a, struct mt_flow *f, int dir,
 			f->app_proto = MT_APP_FAILED;
 			return;
 		}
-		MT_CTR_INC(a->ctr, app_sessions);
-		s->hint = f->user8; /* set by the worker from port or probe */
+		/* Set by the worker from the port or the probe. A candidate
+		 * greeting is counted as a session once the client confirms it. */
+		if (f->user8 & MT_APP_TENTATIVE)
+			s->tentative = f->user8 & (uint8_t)~MT_APP_TENTATIVE;
+		else
+			s->hint = f->user8;
+		if (!s->tentative)
+			MT_CTR_INC(a->ctr, app_sessions);
 		f->app = s;
 	}
 	feed(a, f, s, dir & 1, p, n, now_ns);
@@ -410,6 +535,11 @@ void mt_app_gap(struct mt_apps *a, struct mt_flow *f, int dir, uint32_t len,
 
 	if (!s || s->app == MT_APP_FAILED)
 		return;
+	if (s->app == MT_APP_NONE && s->tentative) {
+		/* Never guess across a hole; a candidate goes quietly. */
+		drop_session(a, f, s);
+		return;
+	}
 	if (s->app == MT_APP_NONE) {
 		/* A hole before recognition: never guess across it. */
 		s->app = MT_APP_FAILED;

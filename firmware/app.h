@@ -20,6 +20,15 @@
 /* Bytes buffered per direction while the protocol is being recognised. */
 #define MT_APP_DETECT_BYTES 64
 
+/* A server's greeting bytes held while a greeting that does not name its
+ * protocol waits for the client's first command (unlisted ports only). */
+#define MT_APP_HOLD_BYTES 1024
+
+/* Or-ed into mt_app_probe()'s answer: a greeting shape ("220 ", "* OK",
+ * "+OK") that does not name its protocol; the client's first command must
+ * confirm it before the flow is analysed. */
+#define MT_APP_TENTATIVE 0x80
+
 typedef void (*mt_app_emit_fn)(void *ctx, const struct mt_rec *r);
 
 /* Limits and switches of the analyzers, from the [analyzers] section. */
@@ -155,7 +164,12 @@ static inline uint8_t mt_app_port_hint(const struct mt_apps *a, uint16_t port)
 
 /*
  * For flows on unlisted ports: does this first payload look like a mail
- * protocol? Returns the app, or MT_APP_NONE.
+ * protocol or TLS? Returns the app; the app | MT_APP_TENTATIVE for a server
+ * greeting of the right shape that does not name its protocol (FTP also
+ * greets with "220 "): the flow is then reassembled and its greeting held,
+ * and it is analysed only if the client's first command speaks the same
+ * protocol; MT_APP_NONE for anything else. A TLS ClientHello is accepted
+ * only with a sane record and handshake header.
  */
 uint8_t mt_app_probe(const uint8_t *p, size_t n, int dir);
 

@@ -94,7 +94,7 @@
 	C(84, app, detected_pop3, "flows identified as POP3")                   \
 	C(85, app, detected_tls, "flows identified as TLS")                     \
 	C(86, app, detection_failed, "flows on a mail port whose protocol was not recognised") \
-	C(87, app, detected_other_port, "mail protocols recognised on a port not in the lists") \
+	C(87, app, detected_other_port, "mail protocols or TLS recognised on a port not in the lists") \
 	C(88, app, starttls_switches, "sessions handed from a mail analyzer to TLS after STARTTLS") \
 	C(89, app, anomaly_records, "anomaly records written (one per flow and kind)") \
 	C(400, export, records_queued, "records handed to the export thread")     \

@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * POP3 analyzer (RFC 1939, CAPA and PIPELINING from RFC 2449, SASL AUTH
- * from RFC 5034, STLS from RFC 2595). Commands wait in a small FIFO for
- * their status line; multi-line responses are either read line by line
- * (CAPA, LIST, UIDL) or, for message data (RETR, TOP), scanned for the
- * CRLF "." CRLF terminator without buffering, counting the bytes. One `auth`
- * record per USER/PASS, APOP or AUTH exchange, one `pop3` record per session.
+ * from RFC 5034, STLS from RFC 2595). Commands wait for their status line
+ * in a FIFO of runs (RETR RETR RETR ... or RETR DELE RETR DELE ... take one
+ * entry each), because whether a reply has more lines after it depends on
+ * the command: a lost RETR would have its message read as status lines.
+ * Beyond the FIFO, commands are only counted by verb and their replies
+ * framed by content (see probe_line()). Multi-line responses are either
+ * read line by line (CAPA, LIST, UIDL) or, for message data (RETR, TOP),
+ * scanned for the CRLF "." CRLF terminator without buffering, counting the
+ * bytes. One `auth` record per USER/PASS, APOP or AUTH exchange, one `pop3`
+ * record per session.
  */
 #include "app.h"
 #include "line.h"
 #include "sasl.h"
 
-#define POP3_PENDING 16
+#define POP3_RUNS 256        /* runs of pipelined commands awaiting replies */
 #define POP3_CAPS_BYTES 512
 #define POP3_REPLY_KEEP 200
 
 enum pop3_cmd {
 	CMD_OTHER = 0, CMD_USER, CMD_PASS, CMD_APOP, CMD_AUTH, CMD_CAPA, CMD_STLS,
 	CMD_STAT, CMD_LIST, CMD_UIDL, CMD_RETR, CMD_TOP, CMD_DELE, CMD_RSET,
-	CMD_NOOP, CMD_QUIT,
+	CMD_NOOP, CMD_QUIT, CMD__COUNT
 };
 
 static const struct {
@@ -32,12 +37,25 @@ static const struct {
 	{ "RSET", CMD_RSET }, { "NOOP", CMD_NOOP }, { "QUIT", CMD_QUIT },
 };
 
-enum multi_mode { ML_NONE = 0, ML_LINES, ML_BODY };
+/* ML_PROBE: a +OK to a command beyond the FIFO; the next line tells
+ * whether more lines follow. */
+enum multi_mode { ML_NONE = 0, ML_LINES, ML_BODY, ML_PROBE };
 enum body_state { B_BOL = 0, B_MID, B_DOT, B_DOTCR };
 
-struct pending {
-	uint8_t cmd;
-	uint8_t has_arg;
+/* A pending command is its verb and whether it had an argument (LIST 1 has
+ * a one-line answer, LIST a listing): code = cmd | CODE_ARG. */
+#define CODE_ARG 0x80
+#define CODE_CMD(c) ((c) & 0x7f)
+#define NCODES (2 * CMD__COUNT)
+#define CODE_IDX(c) (CODE_CMD(c) + ((c) & CODE_ARG ? CMD__COUNT : 0))
+
+/* `n` commands repeating `code[0]` (period 1) or alternating code[0],
+ * code[1] (period 2); the front command is always code[0]. */
+struct run {
+	uint8_t code[2];
+	uint8_t period;
+	uint8_t pad;
+	uint32_t n;
 };
 
 struct pop3 {
@@ -50,9 +68,10 @@ struct pop3 {
 	uint8_t multi_cmd;
 	uint8_t body;            /* enum body_state */
 	uint8_t sasl_active;
-	uint8_t nPend;
-	uint8_t head;
-	struct pending pend[POP3_PENDING];
+	uint16_t nruns;
+	uint16_t rhead;
+	uint32_t ovf_total;      /* commands beyond the FIFO, after all in it */
+	uint32_t ovf[NCODES];    /* ... by code, order unknown */
 	uint64_t body_bytes;
 	struct mt_sasl sasl;
 	uint16_t user_arg_len;
@@ -68,12 +87,16 @@ struct pop3 {
 	uint16_t auth_attempts;
 	uint8_t stls_offered, stls_requested, quit;
 	char stls_reply[8];
+	uint8_t last_mech_len;
+	uint16_t last_user_len;
 	char last_mech[MT_SASL_MECH_MAX];
 	char last_user[MT_SASL_USER_MAX];
 	char last_result[16];
 	uint16_t caps_len;
 	uint8_t ncaps;
 	uint8_t caps[POP3_CAPS_BYTES]; /* [len][bytes]... */
+	/* Not cleared at open: only entries below nruns are read. */
+	struct run runs[POP3_RUNS];
 	uint8_t bufs[];                /* client line, then server line */
 };
 
@@ -82,11 +105,11 @@ static uint32_t pop3_state_size(const struct mt_app_config *cfg)
 	return (uint32_t)sizeof(struct pop3) + 2 * cfg->pop3_line_max;
 }
 
-/* The line and message buffers are tracked by length: not cleared. */
+/* The FIFO and the line buffers are tracked by length: not cleared. */
 static uint32_t pop3_state_clear(const struct mt_app_config *cfg)
 {
 	(void)cfg;
-	return (uint32_t)sizeof(struct pop3);
+	return (uint32_t)offsetof(struct pop3, runs);
 }
 
 static void pop3_open(void *st, struct mt_app_env *env, bool after_starttls)
@@ -153,27 +176,281 @@ static void auth_done(struct pop3 *s, struct mt_app_env *env, const char *mech,
 		      size_t mech_len, const char *user, size_t user_len,
 		      bool ok, struct mt_view reply)
 {
-	struct mt_view m = { (const uint8_t *)mech, mech_len };
-	struct mt_view u = { (const uint8_t *)user, user_len };
 	const char *result = ok ? "success" : "failure";
+	struct mt_view m, u;
 
+	/* Kept by length: a NUL in a user name (USER a\0b) stays in both the
+	 * auth record and the session record. */
+	mech_len = MT_MIN(mech_len, sizeof(s->last_mech) - 1);
+	user_len = MT_MIN(user_len, sizeof(s->last_user) - 1);
+	m = (struct mt_view){ (const uint8_t *)mech, mech_len };
+	u = (struct mt_view){ (const uint8_t *)user, user_len };
 	s->auth_attempts++;
 	copy_str(s->last_mech, sizeof(s->last_mech), mech, mech_len);
+	s->last_mech_len = (uint8_t)mech_len;
 	copy_str(s->last_user, sizeof(s->last_user), user, user_len);
+	s->last_user_len = (uint16_t)user_len;
 	copy_str(s->last_result, sizeof(s->last_result), result, strlen(result));
 	reply.len = MT_MIN(reply.len, (size_t)POP3_REPLY_KEEP);
 	mt_app_auth(env, m, u, result, reply, s->auth_attempts);
 }
 
-static struct pending *pend_front(struct pop3 *s)
+/* ---- pending commands ---- */
+
+/* Commands whose reply needs state of their own (a user name, a SASL
+ * exchange, the TLS switch) never share a run. */
+static bool mergeable(uint8_t code)
 {
-	return s->nPend ? &s->pend[s->head] : NULL;
+	switch (CODE_CMD(code)) {
+	case CMD_USER:
+	case CMD_PASS:
+	case CMD_APOP:
+	case CMD_AUTH:
+	case CMD_STLS:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* What follows a +OK to a command: nothing, a listing ("1 120") or other
+ * lines (capabilities, mechanisms) up to ".", or message data up to
+ * CRLF "." CRLF. */
+enum reply_kind {
+	K_SINGLE = 1, K_LIST = 2, K_CAPA = 4, K_BODY = 8,
+	K_LINES = K_LIST | K_CAPA, K_ANY = 15
+};
+
+static unsigned kind_of(uint8_t code)
+{
+	switch (CODE_CMD(code)) {
+	case CMD_CAPA:
+		return K_CAPA;
+	case CMD_AUTH: /* AUTH alone lists mechanisms */
+		return code & CODE_ARG ? K_SINGLE : K_CAPA;
+	case CMD_LIST:
+	case CMD_UIDL:
+		return code & CODE_ARG ? K_SINGLE : K_LIST;
+	case CMD_RETR:
+	case CMD_TOP:
+		return K_BODY;
+	default:
+		return K_SINGLE;
+	}
+}
+
+static uint8_t code_at(unsigned idx)
+{
+	return (uint8_t)(idx < CMD__COUNT ? idx : (idx - CMD__COUNT) | CODE_ARG);
+}
+
+static void push(struct pop3 *s, struct mt_app_env *env, uint8_t code,
+		 struct mt_view evidence)
+{
+	struct run *t;
+
+	if (!s->ovf_total && s->nruns) {
+		t = &s->runs[(s->rhead + s->nruns - 1) % POP3_RUNS];
+		if (mergeable(code) && mergeable(t->code[0]) && t->n < UINT32_MAX) {
+			if (t->period == 1 && t->code[0] == code) {
+				t->n++;
+				return;
+			}
+			if (t->period == 1 && t->n == 1) {
+				t->period = 2;
+				t->code[1] = code;
+				t->n = 2;
+				return;
+			}
+			if (t->period == 2 && t->code[t->n % 2] == code) {
+				t->n++;
+				return;
+			}
+		}
+	}
+	if (!s->ovf_total && s->nruns < POP3_RUNS) {
+		t = &s->runs[(s->rhead + s->nruns) % POP3_RUNS];
+		t->code[0] = t->code[1] = code;
+		t->period = 1;
+		t->n = 1;
+		s->nruns++;
+		return;
+	}
+	/* Beyond the FIFO (it takes hundreds of pipelined commands that do
+	 * not repeat): counted by code, answered after all in the FIFO. */
+	mt_app_anomaly(env, MT_CTR_anomaly_pop3_too_many_pending, MT_DIR_C2S,
+		       evidence.p, evidence.len);
+	if (s->ovf_total == UINT32_MAX)
+		return;
+	s->ovf[CODE_IDX(code)]++;
+	s->ovf_total++;
 }
 
 static void pend_pop(struct pop3 *s)
 {
-	s->head = (uint8_t)((s->head + 1) % POP3_PENDING);
-	s->nPend--;
+	struct run *r = &s->runs[s->rhead];
+
+	if (r->period == 2) {
+		uint8_t c = r->code[0];
+
+		r->code[0] = r->code[1];
+		r->code[1] = c;
+	}
+	if (--r->n == 0) {
+		s->rhead = (uint16_t)((s->rhead + 1) % POP3_RUNS);
+		s->nruns--;
+	}
+}
+
+static void pend_clear(struct pop3 *s)
+{
+	s->nruns = 0;
+	s->rhead = 0;
+	s->ovf_total = 0;
+	memset(s->ovf, 0, sizeof(s->ovf));
+}
+
+static uint32_t ovf_count(const struct pop3 *s, unsigned kind)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < NCODES; i++)
+		if (kind_of(code_at(i)) & kind)
+			n += s->ovf[i];
+	return n;
+}
+
+/* Takes one command of a kind off the overflow counts. Which one a reply
+ * answers is not known there; the commonest is the likeliest (any kind
+ * when none of this one is left, after an earlier wrong guess). */
+static uint8_t ovf_take(struct pop3 *s, unsigned kind)
+{
+	int best = -1;
+
+	if (!s->ovf_total)
+		return CMD_OTHER;
+	if (!ovf_count(s, kind))
+		kind = K_ANY;
+	for (unsigned i = 0; i < NCODES; i++)
+		if (s->ovf[i] && (kind_of(code_at(i)) & kind) &&
+		    (best < 0 || s->ovf[i] > s->ovf[best]))
+			best = (int)i;
+	s->ovf[best]--;
+	s->ovf_total--;
+	return code_at((unsigned)best);
+}
+
+/* ---- replies ---- */
+
+static void begin_lines(struct pop3 *s, uint8_t cmd)
+{
+	s->multi = ML_LINES;
+	s->multi_cmd = cmd;
+	if (cmd == CMD_CAPA) {
+		s->caps_len = 0;
+		s->ncaps = 0;
+	}
+}
+
+static void begin_body(struct pop3 *s, uint8_t cmd)
+{
+	if (cmd == CMD_TOP)
+		s->top_messages++;
+	else
+		s->retr_messages++;
+	s->multi = ML_BODY;
+	s->multi_cmd = cmd;
+	s->body = B_BOL;
+	s->body_bytes = 0;
+}
+
+/* The +OK of a one-line reply to a command beyond the FIFO. */
+static void ovf_single(struct pop3 *s)
+{
+	switch (CODE_CMD(ovf_take(s, K_SINGLE))) {
+	case CMD_DELE:
+		s->deleted++;
+		break;
+	case CMD_QUIT:
+		s->quit = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/* "N ..." of LIST and UIDL. */
+static bool is_listing(struct mt_view line)
+{
+	size_t i = 0;
+
+	while (i < line.len && line.p[i] >= '0' && line.p[i] <= '9')
+		i++;
+	return i > 0 && (i == line.len || line.p[i] == ' ');
+}
+
+/* A capability or mechanism ("TOP", "SASL PLAIN"): one word of letters,
+ * digits and '-' first, where a message starts with a header field. */
+static bool is_capability(struct mt_view line)
+{
+	size_t i = 0;
+
+	for (uint8_t c; i < line.len; i++) {
+		c = mt_ascii_upper(line.p[i]);
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+			break;
+	}
+	return i > 0 && (i == line.len || line.p[i] == ' ');
+}
+
+static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view line);
+
+/*
+ * The line after a +OK to a command beyond the FIFO decides what that +OK
+ * began: a status line means nothing more followed it; "." an empty
+ * listing or message; "N ..." a LIST or UIDL listing; a capability a CAPA
+ * answer; anything else message data, counted whatever the counts say.
+ * A message whose first line starts with "+OK" would be misread, but only
+ * past the FIFO, which pop3_too_many_pending reports.
+ */
+static bool probe_line(struct pop3 *s, struct mt_app_env *env, struct mt_view line)
+{
+	unsigned lines = 0;
+	uint8_t code;
+
+	s->multi = ML_NONE;
+	if (starts_ci(line, "+OK") || starts_ci(line, "-ERR")) {
+		ovf_single(s);
+		return server_line(s, env, line);
+	}
+	if (line.len == 1 && line.p[0] == '.') {
+		code = ovf_take(s, ovf_count(s, K_LINES) ? K_LINES : K_BODY);
+		if (kind_of(code) == K_BODY) {
+			begin_body(s, CODE_CMD(code));
+			s->multi = ML_NONE; /* an empty message */
+		}
+		return false;
+	}
+	if (ovf_count(s, K_LIST) && is_listing(line))
+		lines = K_LIST;
+	else if (ovf_count(s, K_CAPA) && is_capability(line))
+		lines = K_CAPA;
+	else if (!ovf_count(s, K_BODY))
+		lines = K_LINES;
+	if (lines) {
+		code = ovf_take(s, lines);
+		begin_lines(s, CODE_CMD(code));
+		return server_line(s, env, line);
+	}
+	code = ovf_take(s, K_BODY);
+	begin_body(s, CODE_CMD(code) == CMD_TOP ? CMD_TOP : CMD_RETR);
+	s->body_bytes = line.len + 2; /* this line and its CR LF */
+	if (s->ls.discarding) {
+		/* Cut at the cap: the rest of it is message data too. */
+		mt_line_reset(&s->ls);
+		s->body = B_MID;
+	}
+	return false;
 }
 
 /* A status line (+OK, -ERR) or continuation (+) from the server. Returns
@@ -182,7 +459,7 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 {
 	bool ok = starts_ci(line, "+OK");
 	bool err = starts_ci(line, "-ERR");
-	struct pending *pd;
+	uint8_t code, cmd;
 	size_t i;
 
 	if (s->multi == ML_LINES) {
@@ -194,6 +471,8 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 			add_cap(s, line);
 		return false;
 	}
+	if (s->multi == ML_PROBE)
+		return probe_line(s, env, line);
 	if (!s->greeted) {
 		if (!ok && !err)
 			mt_app_anomaly(env, MT_CTR_anomaly_pop3_invalid_reply,
@@ -208,14 +487,23 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 			       line.p, line.len);
 		return false;
 	}
-	pd = pend_front(s);
-	if (!pd) {
-		if (!s->lost)
+	if (!s->nruns) {
+		if (s->ovf_total) {
+			/* -ERR never has more lines; a +OK is decided by the
+			 * line after it. */
+			if (ok)
+				s->multi = ML_PROBE;
+			else
+				ovf_take(s, K_SINGLE);
+		} else if (!s->lost) {
 			mt_app_anomaly(env, MT_CTR_anomaly_pop3_reply_without_command,
 				       MT_DIR_S2C, line.p, line.len);
+		}
 		return false;
 	}
-	switch (pd->cmd) {
+	code = s->runs[s->rhead].code[0];
+	cmd = CODE_CMD(code);
+	switch (cmd) {
 	case CMD_USER:
 		if (err) /* unknown user refused at once: a failed attempt */
 			auth_done(s, env, "USER", 4, s->user_arg, s->user_arg_len,
@@ -234,16 +522,7 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 				  s->sasl.user, s->sasl.user_len,
 				  ok && !s->sasl.cancelled, line);
 		} else if (ok) {
-			s->multi = ML_LINES; /* AUTH alone lists mechanisms */
-			s->multi_cmd = CMD_AUTH;
-		}
-		break;
-	case CMD_CAPA:
-		if (ok) {
-			s->multi = ML_LINES;
-			s->multi_cmd = CMD_CAPA;
-			s->caps_len = 0;
-			s->ncaps = 0;
+			begin_lines(s, CMD_AUTH);
 		}
 		break;
 	case CMD_STLS:
@@ -262,26 +541,6 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 			s->stat_bytes = number(word(line, &i));
 		}
 		break;
-	case CMD_LIST:
-	case CMD_UIDL:
-		if (ok && !pd->has_arg) {
-			s->multi = ML_LINES;
-			s->multi_cmd = pd->cmd;
-		}
-		break;
-	case CMD_RETR:
-	case CMD_TOP:
-		if (ok) {
-			if (pd->cmd == CMD_RETR)
-				s->retr_messages++;
-			else
-				s->top_messages++;
-			s->multi = ML_BODY;
-			s->multi_cmd = pd->cmd;
-			s->body = B_BOL;
-			s->body_bytes = 0;
-		}
-		break;
 	case CMD_DELE:
 		if (ok)
 			s->deleted++;
@@ -290,6 +549,10 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 		s->quit = 1;
 		break;
 	default:
+		if (ok && (kind_of(code) & K_LINES))
+			begin_lines(s, cmd); /* CAPA, LIST, UIDL */
+		else if (ok && kind_of(code) == K_BODY)
+			begin_body(s, cmd); /* RETR, TOP */
 		break;
 	}
 	pend_pop(s);
@@ -371,7 +634,8 @@ static size_t server_data(struct pop3 *s, struct mt_app_env *env,
 		}
 		if (!mt_line_next(&s->ls, buf, s->line_max, &p, &n, &line))
 			break;
-		if (s->ls.truncated)
+		/* A line after a +OK past the FIFO may be message data. */
+		if (s->ls.truncated && s->multi != ML_PROBE)
 			mt_app_anomaly(env, MT_CTR_anomaly_pop3_line_too_long,
 				       MT_DIR_S2C, line.p, line.len);
 		if (server_line(s, env, line))
@@ -380,42 +644,47 @@ static size_t server_data(struct pop3 *s, struct mt_app_env *env,
 	return (size_t)(p - start);
 }
 
-static void push(struct pop3 *s, struct mt_app_env *env, uint8_t cmd, bool has_arg,
-		 struct mt_view line)
+/* Evidence of a client line: a login line stops after its verb (PASS,
+ * APOP, AUTH carry secrets or what stands for them). */
+static struct mt_view safe_evidence(struct mt_view line)
 {
-	if (s->nPend == POP3_PENDING) {
-		mt_app_anomaly(env, MT_CTR_anomaly_pop3_too_many_pending, MT_DIR_C2S,
-			       line.p, line.len);
-		return;
-	}
-	s->pend[(s->head + s->nPend) % POP3_PENDING].cmd = cmd;
-	s->pend[(s->head + s->nPend) % POP3_PENDING].has_arg = has_arg;
-	s->nPend++;
+	size_t i = 0;
+	struct mt_view verb = word(line, &i);
+
+	if ((verb.len == 4 && (starts_ci(verb, "PASS") || starts_ci(verb, "APOP") ||
+			       starts_ci(verb, "AUTH"))))
+		line.len = i;
+	return line;
 }
 
 static void client_line(struct pop3 *s, struct mt_app_env *env, struct mt_view line)
 {
-	struct mt_view verb, arg;
+	struct mt_view verb, arg, ev;
 	size_t i = 0;
 	uint8_t cmd = CMD_OTHER;
 	bool known = false;
 
-	if (!s->greeted && mt_app_server_seen(env))
-		mt_app_anomaly(env, MT_CTR_anomaly_pop3_command_before_greeting,
-			       MT_DIR_C2S, line.p, line.len);
 	if (s->sasl_active) {
+		/* No evidence: a line that is not base64 may be a password. */
+		if (!s->greeted && mt_app_server_seen(env))
+			mt_app_anomaly(env, MT_CTR_anomaly_pop3_command_before_greeting,
+				       MT_DIR_C2S, NULL, 0);
 		if (!mt_sasl_client(&s->sasl, line.p, line.len))
 			mt_app_anomaly(env, MT_CTR_anomaly_pop3_bad_base64,
-				       MT_DIR_C2S, line.p, line.len);
+				       MT_DIR_C2S, NULL, 0);
 		return;
 	}
+	ev = safe_evidence(line);
+	if (!s->greeted && mt_app_server_seen(env))
+		mt_app_anomaly(env, MT_CTR_anomaly_pop3_command_before_greeting,
+			       MT_DIR_C2S, ev.p, ev.len);
 	if (memchr(line.p, 0, line.len))
 		mt_app_anomaly(env, MT_CTR_anomaly_pop3_nul_in_command, MT_DIR_C2S,
-			       line.p, line.len);
+			       ev.p, ev.len);
 	for (size_t k = 0; k < line.len; k++)
 		if (line.p[k] >= 0x80) {
 			mt_app_anomaly(env, MT_CTR_anomaly_pop3_non_ascii_command,
-				       MT_DIR_C2S, line.p, line.len);
+				       MT_DIR_C2S, ev.p, ev.len);
 			break;
 		}
 	s->commands++;
@@ -429,7 +698,7 @@ static void client_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 		}
 	if (!known)
 		mt_app_anomaly(env, MT_CTR_anomaly_pop3_unknown_command, MT_DIR_C2S,
-			       line.p, line.len);
+			       ev.p, ev.len);
 	arg = word(line, &i);
 	switch (cmd) {
 	case CMD_USER:
@@ -448,7 +717,7 @@ static void client_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 			s->sasl_active = 1;
 			if (ir.len && !mt_sasl_client(&s->sasl, ir.p, ir.len))
 				mt_app_anomaly(env, MT_CTR_anomaly_pop3_bad_base64,
-					       MT_DIR_C2S, ir.p, ir.len);
+					       MT_DIR_C2S, NULL, 0);
 		}
 		break;
 	case CMD_STLS:
@@ -457,7 +726,7 @@ static void client_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 	default:
 		break;
 	}
-	push(s, env, cmd, arg.len != 0, line);
+	push(s, env, (uint8_t)(cmd | (arg.len ? CODE_ARG : 0)), ev);
 }
 
 static size_t client_data(struct pop3 *s, struct mt_app_env *env,
@@ -467,9 +736,13 @@ static size_t client_data(struct pop3 *s, struct mt_app_env *env,
 	size_t total = n;
 
 	while (mt_line_next(&s->lc, s->bufs, s->line_max, &p, &n, &line)) {
-		if (s->lc.truncated)
+		if (s->lc.truncated) {
+			struct mt_view ev = s->sasl_active ? (struct mt_view){ NULL, 0 }
+							   : safe_evidence(line);
+
 			mt_app_anomaly(env, MT_CTR_anomaly_pop3_line_too_long,
-				       MT_DIR_C2S, line.p, line.len);
+				       MT_DIR_C2S, ev.p, ev.len);
+		}
 		client_line(s, env, line);
 	}
 	return total;
@@ -499,12 +772,14 @@ static void pop3_gap(void *st, struct mt_app_env *env, int dir, uint32_t len)
 		s->greeted = 1; /* if the greeting was in the hole, it is gone */
 		if (s->multi == ML_BODY)
 			s->body = B_MID;
+		if (s->multi == ML_PROBE)
+			s->multi = ML_NONE;
 	} else {
 		mt_line_reset(&s->lc);
 		s->lc.discarding = 1;
 		s->sasl_active = 0;
 	}
-	s->nPend = 0;
+	pend_clear(s);
 	s->lost = 1;
 }
 
@@ -514,14 +789,16 @@ static void pop3_close(void *st, struct mt_app_env *env)
 	struct mt_rec *r = mt_app_rec(env, MT_REC_pop3);
 	struct mt_body_pop3 *b = &r->b.pop3;
 
+	if (s->multi == ML_PROBE)
+		ovf_single(s); /* nothing followed that +OK */
 	b->timestamp = s->open_ns;
 	for (uint16_t off = 0; off < s->caps_len; off = (uint16_t)(off + 1 + s->caps[off]))
 		mt_rec_list_add(r, &b->capabilities, s->caps + off + 1, s->caps[off]);
 	b->stls_offered = s->stls_offered;
 	b->stls_requested = s->stls_requested;
 	mt_rec_set_str(r, &b->stls_reply, s->stls_reply, strlen(s->stls_reply));
-	mt_rec_set_str(r, &b->auth_mech, s->last_mech, strlen(s->last_mech));
-	mt_rec_set_str(r, &b->auth_user, s->last_user, strlen(s->last_user));
+	mt_rec_set_str(r, &b->auth_mech, s->last_mech, s->last_mech_len);
+	mt_rec_set_str(r, &b->auth_user, s->last_user, s->last_user_len);
 	mt_rec_set_str(r, &b->auth_result, s->last_result, strlen(s->last_result));
 	b->auth_attempts = s->auth_attempts;
 	b->commands = s->commands;

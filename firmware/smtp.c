@@ -129,6 +129,7 @@ struct smtp {
 	uint64_t size_limit;
 	uint16_t auth_attempts;
 	uint16_t helo_len;
+	uint16_t auth_mech_len, auth_user_len; /* a NUL may be part of them */
 	char helo[SMTP_HELO_MAX];
 	char auth_mech[MT_SASL_MECH_MAX];
 	char auth_user[MT_SASL_USER_MAX];
@@ -379,8 +380,8 @@ static void fill_session(struct smtp *s, struct mt_rec *r, struct mt_body_smtp *
 	b->starttls_offered = s->starttls_offered;
 	b->starttls_requested = s->starttls_requested;
 	b->starttls_reply = s->starttls_reply;
-	put_str(r, &b->auth_mech, s->auth_mech, strlen(s->auth_mech));
-	put_str(r, &b->auth_user, s->auth_user, strlen(s->auth_user));
+	put_str(r, &b->auth_mech, s->auth_mech, s->auth_mech_len);
+	put_str(r, &b->auth_user, s->auth_user, s->auth_user_len);
 	put_str(r, &b->auth_result, s->auth_result, strlen(s->auth_result));
 	b->auth_attempts = s->auth_attempts;
 }
@@ -772,14 +773,20 @@ static void data_end_by_reply(struct smtp *s, struct mt_app_env *env, uint16_t c
 static void auth_done(struct smtp *s, struct mt_app_env *env, bool ok,
 		      struct mt_view reply)
 {
-	struct mt_view m = { (const uint8_t *)s->sasl.mech_name, s->sasl.mech_len };
-	struct mt_view u = { (const uint8_t *)s->sasl.user, s->sasl.user_len };
+	/* Both records get the same bytes: a user name with a NUL (LOGIN's
+	 * "a\0b") is kept whole, and cut where the session record must. */
+	struct mt_view m = { (const uint8_t *)s->sasl.mech_name,
+			     MT_MIN((size_t)s->sasl.mech_len, sizeof(s->auth_mech) - 1) };
+	struct mt_view u = { (const uint8_t *)s->sasl.user,
+			     MT_MIN((size_t)s->sasl.user_len, sizeof(s->auth_user) - 1) };
 	const char *result = ok && !s->sasl.cancelled ? "success" : "failure";
 
 	if (s->auth_attempts < UINT16_MAX)
 		s->auth_attempts++;
 	copy_str(s->auth_mech, sizeof(s->auth_mech), m.p, m.len);
+	s->auth_mech_len = (uint16_t)m.len;
 	copy_str(s->auth_user, sizeof(s->auth_user), u.p, u.len);
+	s->auth_user_len = (uint16_t)u.len;
 	copy_str(s->auth_result, sizeof(s->auth_result), result, strlen(result));
 	mt_app_auth(env, m, u, result, reply, s->auth_attempts);
 	s->sasl_active = 0;

@@ -211,10 +211,18 @@ static inline void after_decode(struct mt_worker *w, enum mt_decode_result res,
 			if (f->user8 == MT_APP_NONE)
 				return;
 			f->probe = 0;
-			MT_CTR_INC(&w->ctr, app_detected_other_port);
+			/* A greeting that does not name its protocol is counted
+			 * when the client confirms it (app.c); until then this
+			 * segment, the greeting, is what the session holds. */
+			if (!(f->user8 & MT_APP_TENTATIVE))
+				MT_CTR_INC(&w->ctr, app_detected_other_port);
 		}
 		f->stream = mt_flow_index(&w->flows, f);
 		mt_stream_init(&w->streams[f->stream]);
+	} else if (unlikely(f->user8 == MT_APP_FAILED)) {
+		/* A candidate greeting the client did not confirm (app.c):
+		 * nothing will be analysed, so nothing more is reassembled. */
+		return;
 	}
 	mt_stream_segment(&w->reasm, &w->streams[f->stream], f, dir, pkt);
 }

@@ -51,7 +51,7 @@ trap 'rm -rf "$tmp"' EXIT
 pass=0
 fail=0
 n=0
-for pcap in "$caps"/real/*.pcap "$caps"/synthetic/*.pcap; do
+for pcap in "$caps"/real/*.pcap "$caps"/synthetic/*.pcap "$caps"/app/*.pcap; do
 	[ -e "$pcap" ] || continue
 	name=${pcap#"$caps"/}
 	set -- --label "$name" --tshark-opt ip.defragment:FALSE \

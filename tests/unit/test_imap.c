@@ -396,6 +396,41 @@ static void test_authenticate(void **state)
 	at_free();
 }
 
+/* OAUTHBEARER (RFC 7628), with SASL-IR and without: the user is the GS2
+ * header's a= attribute; the error challenge is answered by %x01. */
+static void test_authenticate_oauthbearer(void **state)
+{
+	const char *out;
+
+	(void)state;
+	at_open(MT_APP_IMAP, 143);
+	at_s2c("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=OAUTHBEARER] ready\r\n");
+	/* "n,a=user@example.com,\1host=server.example.com\1port=587\1
+	 * auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\1\1" */
+	at_c2s("a1 AUTHENTICATE OAUTHBEARER bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9NTg3AWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB\r\n");
+	at_s2c("+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIn0=\r\n");
+	at_c2s("AQ==\r\n");
+	at_s2c("a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+	at_c2s("a2 AUTHENTICATE OAUTHBEARER\r\n");
+	at_s2c("+ \r\n");
+	at_c2s("bixhPWdyYWNlLAFhdXRoPUJlYXJlciB0b2sBAQ==\r\n"); /* "n,a=grace,\1auth=Bearer tok\1\1" */
+	at_s2c("a2 OK Logged in\r\n");
+	out = at_close();
+	assert_non_null(strstr(out, "\"auth\":{\"mechanism\":\"OAUTHBEARER\",\"user\":\"user@example.com\","
+				    "\"result\":\"failure\",\"cleartext\":true,"
+				    "\"reply\":\"NO [AUTHENTICATIONFAILED] Authentication failed.\","
+				    "\"attempt\":1}}"));
+	assert_non_null(strstr(out, "\"auth\":{\"mechanism\":\"OAUTHBEARER\",\"user\":\"grace\","
+				    "\"result\":\"success\",\"cleartext\":true,"
+				    "\"reply\":\"OK Logged in\",\"attempt\":2}}"));
+	assert_non_null(strstr(out, "\"auth_mech\":\"OAUTHBEARER\",\"auth_user\":\"grace\","
+				    "\"auth_result\":\"success\",\"auth_attempts\":2,"));
+	assert_null(strstr(out, "Bearer"));
+	assert_null(strstr(out, "vF9dft4q"));
+	assert_int_equal(at.ctr.v[MT_CTR_app_anomaly_records], 0);
+	at_free();
+}
+
 static void test_authenticate_cancelled(void **state)
 {
 	const char *out;
@@ -784,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_nonsync_and_refused_literals),
 		cmocka_unit_test(test_absurd_literal),
 		cmocka_unit_test(test_authenticate),
+		cmocka_unit_test(test_authenticate_oauthbearer),
 		cmocka_unit_test(test_authenticate_cancelled),
 		cmocka_unit_test(test_starttls_switches_to_tls),
 		cmocka_unit_test(test_starttls_injection),

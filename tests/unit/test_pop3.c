@@ -246,6 +246,200 @@ static void test_gap_resynchronises(void **state)
 	at_free();
 }
 
+/* A buffer the pipelining tests build their commands and replies in. */
+static char pbuf_c[32768], pbuf_s[131072];
+
+static void __attribute__((format(printf, 3, 4)))
+cat(char *dst, size_t cap, const char *fmt, ...)
+{
+	size_t len = strlen(dst);
+	va_list ap;
+
+	assert_true(len + 80 < cap);
+	va_start(ap, fmt);
+	vsnprintf(dst + len, cap - len, fmt, ap);
+	va_end(ap);
+}
+
+/* 40 RETRs in one segment, then their 40 replies in another: every reply
+ * is framed, every message counted (16 were, once). */
+static void test_pipelined_40_retr(void **state)
+{
+	const char *out;
+
+	(void)state;
+	pbuf_c[0] = pbuf_s[0] = '\0';
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	at_c2s("USER u\r\nPASS p\r\n");
+	at_s2c("+OK\r\n+OK Logged in.\r\n");
+	for (int i = 1; i <= 40; i++) {
+		cat(pbuf_c, sizeof(pbuf_c), "RETR %d\r\n", i);
+		/* 12 bytes of message each; a dot-stuffed line in every
+		 * tenth, and a line that looks like a status line. */
+		if (i % 10 == 0)
+			cat(pbuf_s, sizeof(pbuf_s), "+OK %d octets\r\n..x\r\n+OK n\r\n.\r\n", 12);
+		else
+			cat(pbuf_s, sizeof(pbuf_s), "+OK %d octets\r\nSubject: x\r\n.\r\n", 12);
+	}
+	at_c2s(pbuf_c);
+	at_feed(MT_DIR_S2C, pbuf_s, strlen(pbuf_s), 0);
+	at_c2s("QUIT\r\n");
+	at_s2c("+OK bye\r\n");
+	out = at_close();
+	assert_non_null(strstr(out, "\"commands\":43,\"retr_messages\":40,\"retr_bytes\":480,\"quit\":true}}\n"));
+	assert_int_equal(at.ctr.v[MT_CTR_app_anomaly_records], 0);
+	at_free();
+
+	/* The same in 7-byte segments, replies interleaved with commands. */
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	at_feed(MT_DIR_C2S, pbuf_c, strlen(pbuf_c) / 2, 7);
+	at_feed(MT_DIR_S2C, pbuf_s, strlen(pbuf_s) / 3, 7);
+	at_feed(MT_DIR_C2S, pbuf_c + strlen(pbuf_c) / 2, strlen(pbuf_c) - strlen(pbuf_c) / 2, 7);
+	at_feed(MT_DIR_S2C, pbuf_s + strlen(pbuf_s) / 3, strlen(pbuf_s) - strlen(pbuf_s) / 3, 7);
+	out = at_close();
+	assert_non_null(strstr(out, "\"commands\":40,\"retr_messages\":40,\"retr_bytes\":480}}\n"));
+	assert_int_equal(at.ctr.v[MT_CTR_app_anomaly_records], 0);
+	at_free();
+}
+
+/* What a mail client that pipelines sends: STAT, LIST, UIDL, then RETR and
+ * DELE for each message, TOP for some; 60 messages. */
+static void test_pipelined_mixed(void **state)
+{
+	char want[160];
+	const char *out;
+
+	(void)state;
+	pbuf_c[0] = pbuf_s[0] = '\0';
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	strcat(pbuf_c, "STAT\r\nLIST\r\nUIDL\r\n");
+	strcat(pbuf_s, "+OK 60 720\r\n+OK 60 messages\r\n");
+	for (int i = 1; i <= 60; i++)
+		cat(pbuf_s, sizeof(pbuf_s), "%d 12\r\n", i);
+	strcat(pbuf_s, ".\r\n+OK\r\n");
+	for (int i = 1; i <= 60; i++)
+		cat(pbuf_s, sizeof(pbuf_s), "%d uid\r\n", i);
+	strcat(pbuf_s, ".\r\n");
+	for (int i = 1; i <= 60; i++) {
+		cat(pbuf_c, sizeof(pbuf_c), "RETR %d\r\n", i);
+		cat(pbuf_s, sizeof(pbuf_s), "+OK %d octets\r\nSubject: x\r\n.\r\n", 12);
+		if (i % 3 == 0) {
+			cat(pbuf_c, sizeof(pbuf_c), "TOP %d 0\r\n", i);
+			strcat(pbuf_s, "+OK\r\nSubject: x\r\n.\r\n");
+		}
+		cat(pbuf_c, sizeof(pbuf_c), "DELE %d\r\n", i);
+		/* One DELE refused: it is not a deletion. */
+		strcat(pbuf_s, i == 7 ? "-ERR no such message\r\n" : "+OK Marked to be deleted.\r\n");
+		if (i % 20 == 0) {
+			cat(pbuf_c, sizeof(pbuf_c), "LIST %d\r\n", i);
+			cat(pbuf_s, sizeof(pbuf_s), "+OK %d 12\r\n", i);
+		}
+	}
+	strcat(pbuf_c, "QUIT\r\n");
+	strcat(pbuf_s, "+OK bye\r\n");
+	at_c2s(pbuf_c);
+	at_feed(MT_DIR_S2C, pbuf_s, strlen(pbuf_s), 1460);
+	out = at_close();
+	/* 3 + 60 RETR + 20 TOP + 60 DELE + 3 LIST + QUIT; retr_bytes counts
+	 * what TOP shows too. */
+	snprintf(want, sizeof(want),
+		 "\"commands\":147,\"stat_messages\":60,\"stat_bytes\":720,"
+		 "\"retr_messages\":60,\"retr_bytes\":960,\"top_messages\":20,"
+		 "\"deleted\":59,\"quit\":true}}\n");
+	assert_non_null(strstr(out, want));
+	assert_int_equal(at.ctr.v[MT_CTR_app_anomaly_records], 0);
+	at_free();
+}
+
+/* Past the FIFO (hundreds of pipelined commands that do not repeat in a
+ * pattern of one or two): counted by verb, every reply framed by content,
+ * every message counted. The overflow is reported. */
+static void test_pipelined_beyond_fifo(void **state)
+{
+	const char *out;
+
+	(void)state;
+	pbuf_c[0] = pbuf_s[0] = '\0';
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	for (int i = 1; i <= 400; i++) {
+		cat(pbuf_c, sizeof(pbuf_c), "RETR %d\r\nNOOP\r\nDELE %d\r\n", i, i);
+		cat(pbuf_s, sizeof(pbuf_s), "+OK %d octets\r\nReceived: x\r\n\r\nbody\r\n.\r\n+OK\r\n+OK\r\n", 21);
+	}
+	/* Multi-line replies of every kind past the FIFO too. */
+	strcat(pbuf_c, "LIST\r\nUIDL\r\nRETR 999\r\nCAPA\r\nTOP 1 0\r\nQUIT\r\n");
+	strcat(pbuf_s, "+OK\r\n1 20\r\n2 20\r\n.\r\n+OK\r\n1 a\r\n.\r\n-ERR no such message\r\n"
+		       "+OK\r\nTOP\r\n.\r\n+OK\r\nReceived: y\r\n.\r\n+OK bye\r\n");
+	at_c2s(pbuf_c);
+	at_feed(MT_DIR_S2C, pbuf_s, strlen(pbuf_s), 1000);
+	out = at_close();
+	/* Every message counted and every byte of it (past the FIFO, RETR
+	 * and TOP are told apart by the counts, so only their sum is sure);
+	 * the listings are not message data, CAPA's answer is capabilities.
+	 * A one-line +OK there is a guess between NOOP and DELE. */
+	assert_non_null(strstr(out, "\"capabilities\":[\"TOP\"],\"commands\":1206,"));
+	assert_non_null(strstr(out, "\"retr_bytes\":8413,"));
+	{
+		const char *r = strstr(out, "\"retr_messages\":");
+		const char *t = strstr(out, "\"top_messages\":");
+		const char *d = strstr(out, "\"deleted\":");
+		long nr, nt, nd;
+
+		assert_non_null(r);
+		nr = strtol(r + 16, NULL, 10);
+		nt = t ? strtol(t + 15, NULL, 10) : 0;
+		assert_int_equal(nr + nt, 401);
+		assert_non_null(d);
+		nd = strtol(d + 10, NULL, 10);
+		assert_true(nd >= 390 && nd <= 400);
+	}
+	assert_true(at.ctr.v[MT_CTR_anomaly_pop3_too_many_pending] > 0);
+	assert_int_equal(at.ctr.v[MT_CTR_anomaly_pop3_reply_without_command], 0);
+	assert_int_equal(at.ctr.v[MT_CTR_anomaly_pop3_invalid_reply], 0);
+	assert_int_equal(at.ctr.v[MT_CTR_anomaly_pop3_line_too_long], 0);
+	at_free();
+}
+
+/* A NUL in a command is reported, with the line as evidence unless it is
+ * a login line; the user name keeps its NUL in both records. */
+static void test_nul_in_command(void **state)
+{
+	const char *out;
+
+	(void)state;
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	at_feed(MT_DIR_C2S, "USER a\0b\r\n", 10, 0);
+	at_s2c("+OK\r\n");
+	at_feed(MT_DIR_C2S, "PASS s\0cret\r\n", 13, 0);
+	at_s2c("-ERR [AUTH] failed\r\n");
+	out = at_close();
+	assert_int_equal(at.ctr.v[MT_CTR_anomaly_pop3_nul_in_command], 2);
+	assert_non_null(strstr(out, "\"event\":\"pop3_nul_in_command\",\"direction\":\"toserver\","
+				    "\"evidence\":\"USER a\\u0000b\"}"));
+	assert_non_null(strstr(out, "\"auth\":{\"mechanism\":\"USER\",\"user\":\"a\\u0000b\","));
+	assert_non_null(strstr(out, "\"auth_mech\":\"USER\",\"auth_user\":\"a\\u0000b\","));
+	assert_null(strstr(out, "cret"));
+	assert_int_equal(at.ctr.v[MT_CTR_app_anomaly_records], 1);
+	at_free();
+
+	/* A password with a NUL on its own: the evidence stops at PASS. */
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	at_c2s("USER bob\r\n");
+	at_s2c("+OK\r\n");
+	at_feed(MT_DIR_C2S, "PASS s\0cret\r\n", 13, 0);
+	at_s2c("+OK\r\n");
+	out = at_close();
+	assert_non_null(strstr(out, "\"event\":\"pop3_nul_in_command\",\"direction\":\"toserver\","
+				    "\"evidence\":\"PASS\"}"));
+	assert_null(strstr(out, "cret"));
+	at_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +451,10 @@ int main(void)
 		cmocka_unit_test(test_anomalies),
 		cmocka_unit_test(test_one_sided_no_greeting_anomaly),
 		cmocka_unit_test(test_gap_resynchronises),
+		cmocka_unit_test(test_pipelined_40_retr),
+		cmocka_unit_test(test_pipelined_mixed),
+		cmocka_unit_test(test_pipelined_beyond_fifo),
+		cmocka_unit_test(test_nul_in_command),
 	};
 
 	return cmocka_run_group_tests_name("pop3", tests, NULL, NULL);

@@ -676,6 +676,62 @@ static void test_auth_mechanisms(void **state)
 	at_free();
 }
 
+/* OAUTHBEARER (RFC 7628): the user is the GS2 header's a= attribute; a
+ * refused token gets an error challenge, answered by %x01, then 535. */
+static void test_auth_oauthbearer(void **state)
+{
+	const char *out;
+
+	(void)state;
+	at_open(MT_APP_SMTP, 587);
+	at_s2c("220 mx\r\n");
+	at_c2s("EHLO c\r\n");
+	at_s2c("250-mx\r\n250 AUTH OAUTHBEARER XOAUTH2\r\n");
+	/* "n,a=user@example.com,\1host=server.example.com\1port=587\1
+	 * auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\1\1" */
+	at_c2s("AUTH OAUTHBEARER bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9NTg3AWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB\r\n");
+	at_s2c("334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIn0=\r\n");
+	at_c2s("AQ==\r\n");
+	at_s2c("535 5.7.8 Authentication credentials invalid\r\n");
+	/* "n,a=grace,\1auth=Bearer tok\1\1" */
+	at_c2s("AUTH OAUTHBEARER bixhPWdyYWNlLAFhdXRoPUJlYXJlciB0b2sBAQ==\r\n");
+	at_s2c("235 2.7.0 Authentication successful\r\n");
+	out = at_close();
+	has(out, "\"auth\":{\"mechanism\":\"OAUTHBEARER\",\"user\":\"user@example.com\","
+		 "\"result\":\"failure\",\"cleartext\":true,"
+		 "\"reply\":\"535 5.7.8 Authentication credentials invalid\",\"attempt\":1}}");
+	has(out, "\"auth\":{\"mechanism\":\"OAUTHBEARER\",\"user\":\"grace\","
+		 "\"result\":\"success\",\"cleartext\":true,"
+		 "\"reply\":\"235 2.7.0 Authentication successful\",\"attempt\":2}}");
+	has(out, "\"auth_mech\":\"OAUTHBEARER\",\"auth_user\":\"grace\","
+		 "\"auth_result\":\"success\",\"auth_attempts\":2}}");
+	hasnt(out, "Bearer");
+	hasnt(out, "vF9dft4q");
+	assert_int_equal(at.ctr.v[MT_CTR_app_anomaly_records], 0);
+	at_free();
+}
+
+/* A user name with a NUL (LOGIN's first response "a\0b") is the same in
+ * the auth record and the session record. */
+static void test_auth_user_with_nul(void **state)
+{
+	const char *out;
+
+	(void)state;
+	at_open(MT_APP_SMTP, 587);
+	at_s2c("220 mx\r\n");
+	at_c2s("EHLO c\r\n");
+	at_s2c("250 AUTH LOGIN\r\n");
+	at_c2s("AUTH LOGIN YQBi\r\n");
+	at_s2c("334 UGFzc3dvcmQ6\r\n");
+	at_c2s("cHc=\r\n");
+	at_s2c("535 5.7.8 no\r\n");
+	out = at_close();
+	has(out, "\"auth\":{\"mechanism\":\"LOGIN\",\"user\":\"a\\u0000b\",");
+	has(out, "\"auth_mech\":\"LOGIN\",\"auth_user\":\"a\\u0000b\",");
+	at_free();
+}
+
 /* ---- messages: MIME through SMTP ---- */
 
 static size_t b64_encode(const uint8_t *in, size_t n, char *out, size_t linelen)
@@ -986,6 +1042,8 @@ int main(void)
 		cmocka_unit_test(test_smuggling),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_auth_mechanisms),
+		cmocka_unit_test(test_auth_oauthbearer),
+		cmocka_unit_test(test_auth_user_with_nul),
 		cmocka_unit_test(test_split_every_offset),
 		cmocka_unit_test(test_nested_multipart),
 		cmocka_unit_test(test_mime_caps),

@@ -517,6 +517,93 @@ static void test_https_tls12(void **state)
 	at_free();
 }
 
+/* On a port not in the lists, a TLS flow is recognised by its ClientHello
+ * (mt_app_probe, as the worker calls it on a flow's first payloads): the
+ * real hellos of the captures are, a ServerHello alone or a header that is
+ * only TLS-shaped is not. Then the https_tls12 session on port 8443, handed
+ * to the analyzer by recognition, gives the same tls record as on 443. */
+static void test_probe_client_hello(void **state)
+{
+	static const struct {
+		const char *name;
+		uint16_t port;
+	} caps[] = { { "https_tls12.pcap", 443 }, { "imaps_tls13.pcap", 993 },
+		     { "pop3s_frag.pcap", 995 }, { "grease_hello.pcap", 443 } };
+	uint8_t h[64];
+	const char *tls443, *tls8443;
+	char *l443, *l8443;
+
+	(void)state;
+	for (size_t i = 0; i < MT_ARRAY_SIZE(caps); i++) {
+		cap_load(caps[i].name, caps[i].port);
+		assert_true(cap.len[MT_DIR_C2S] >= sizeof(h));
+		if (mt_app_probe(cap.data[MT_DIR_C2S], cap.len[MT_DIR_C2S], MT_DIR_C2S) !=
+		    MT_APP_TLS)
+			fail_msg("%s: ClientHello not recognised", caps[i].name);
+		assert_int_equal(mt_app_probe(cap.data[MT_DIR_S2C], cap.len[MT_DIR_S2C],
+					      MT_DIR_S2C), MT_APP_NONE);
+		/* A ClientHello sent by the server is no client's. */
+		assert_int_equal(mt_app_probe(cap.data[MT_DIR_C2S], cap.len[MT_DIR_C2S],
+					      MT_DIR_S2C), MT_APP_NONE);
+	}
+	cap_load("https_tls12.pcap", 443);
+	memcpy(h, cap.data[MT_DIR_C2S], sizeof(h));
+	assert_int_equal(mt_app_probe(h, 11, MT_DIR_C2S), MT_APP_TLS);
+	assert_int_equal(mt_app_probe(h, 10, MT_DIR_C2S), MT_APP_NONE); /* too short to tell */
+#define PROBE_WITH(off, val)                                                   \
+	do {                                                                   \
+		uint8_t b_[sizeof(h)];                                         \
+		memcpy(b_, h, sizeof(h));                                      \
+		b_[off] = (val);                                               \
+		assert_int_equal(mt_app_probe(b_, sizeof(b_), MT_DIR_C2S), MT_APP_NONE); \
+	} while (0)
+	PROBE_WITH(0, 0x17);  /* application data, not a handshake */
+	PROBE_WITH(1, 0x02);  /* record version 2.x */
+	PROBE_WITH(2, 0x05);  /* record version 3.5 */
+	PROBE_WITH(3, 0x50);  /* record longer than TLS allows */
+	PROBE_WITH(5, 0x02);  /* ServerHello */
+	PROBE_WITH(6, 0x02);  /* handshake length beyond any ClientHello */
+	PROBE_WITH(9, 0x01);  /* client version 1.x */
+	PROBE_WITH(10, 0x09); /* client version 3.9 */
+	{
+		uint8_t b[sizeof(h)];
+
+		memcpy(b, h, sizeof(h));
+		b[3] = 0, b[4] = 2; /* record of 2 bytes */
+		assert_int_equal(mt_app_probe(b, sizeof(b), MT_DIR_C2S), MT_APP_NONE);
+		memcpy(b, h, sizeof(h));
+		b[6] = 0, b[7] = 0, b[8] = 20; /* ClientHello of 20 bytes */
+		assert_int_equal(mt_app_probe(b, sizeof(b), MT_DIR_C2S), MT_APP_NONE);
+	}
+#undef PROBE_WITH
+
+	/* The reference record on 443, forced... */
+	at_open(MT_APP_TLS, 443);
+	cap_replay(0);
+	tls443 = at_close();
+	l443 = line_of(tls443, "tls");
+	assert_non_null(l443);
+	at_free();
+	/* ... and the same bytes on 8443, recognised. */
+	at_open(MT_APP_TLS, 8443);
+	mt_app_close(&at.apps, &at.flow, at.now); /* not forced: recognised */
+	mt_buf_reset(&at.out);
+	at.flow.app_proto = MT_APP_NONE;
+	at.flow.user8 = mt_app_probe(cap.data[MT_DIR_C2S], cap.len[MT_DIR_C2S], MT_DIR_C2S);
+	at.ctr.v[MT_CTR_app_detected_tls] = 0;
+	cap_replay(0);
+	tls8443 = at_close();
+	l8443 = line_of(tls8443, "tls");
+	assert_non_null(l8443);
+	assert_non_null(strstr(l8443, "\"dest_port\":8443,\"proto\":\"TCP\",\"app_proto\":\"tls\",\"tls\":{"));
+	assert_string_equal(strstr(l8443, "\"tls\":{"), strstr(l443, "\"tls\":{"));
+	assert_int_equal(at.ctr.v[MT_CTR_app_detected_tls], 1);
+	assert_int_equal(anomalies(), 0);
+	free(l443);
+	free(l8443);
+	at_free();
+}
+
 /* TLS 1.3: the certificate and the server's ALPN are encrypted. */
 static void test_imaps_tls13(void **state)
 {
@@ -1155,6 +1242,7 @@ int main(void)
 		cmocka_unit_test(test_ja3_format),
 		cmocka_unit_test(test_cert_garbage),
 		cmocka_unit_test(test_https_tls12),
+		cmocka_unit_test(test_probe_client_hello),
 		cmocka_unit_test(test_imaps_tls13),
 		cmocka_unit_test(test_pop3s_fragmented),
 		cmocka_unit_test(test_grease),
