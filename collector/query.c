@@ -967,6 +967,7 @@ struct arow {
 	char peer[64];
 	char domains[128];
 	char spool[160];
+	char firmware[32];
 };
 
 static void ago(char *out, size_t len, int64_t then_us, int64_t now)
@@ -1053,6 +1054,31 @@ static void spool_of(sqlite3 *db, struct arow *r, const bool *have)
 	mt_buf_free(&q);
 }
 
+/* The firmware version from the latest stats record of an appliance that
+ * carries one (stats.version). */
+static void firmware_of(sqlite3 *db, struct arow *r)
+{
+	sqlite3_stmt *st;
+
+	snprintf(r->firmware, sizeof(r->firmware), "-");
+	if (sqlite3_prepare_v2(db,
+			       "SELECT version FROM stats WHERE appliance = ? AND version IS NOT NULL "
+			       "ORDER BY id DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+		const unsigned char *v = sqlite3_column_text(st, 0);
+		size_t i;
+
+		/* Printed in a table: printable, no blanks. */
+		for (i = 0; v[i] && i + 1 < sizeof(r->firmware); i++)
+			r->firmware[i] = v[i] > ' ' && v[i] < 0x7f ? (char)v[i] : '?';
+		r->firmware[i] = '\0';
+	}
+	sqlite3_finalize(st);
+}
+
 int mt_appliances_main(int argc, char **argv, FILE *out)
 {
 	static const struct option lopts[] = {
@@ -1065,7 +1091,7 @@ int mt_appliances_main(int argc, char **argv, FILE *out)
 	const char *dbp = NULL, *conf = NULL;
 	struct arow *rows = NULL;
 	unsigned n = 0, cap = 0, nspool = 0;
-	bool have_spool[MT_ARRAY_SIZE(spool_fields)];
+	bool have_spool[MT_ARRAY_SIZE(spool_fields)], have_version;
 	int64_t now = now_us(), heartbeat = 0;
 	bool running, any_unknown = false;
 	sqlite3_stmt *st;
@@ -1170,17 +1196,23 @@ int mt_appliances_main(int argc, char **argv, FILE *out)
 		have_spool[i] = table_has_column(db, "stats", spool_fields[i]);
 		nspool += have_spool[i];
 	}
+	have_version = table_has_column(db, "stats", "version");
 	for (unsigned i = 0; i < n; i++) {
 		if (have_spool[0] && have_spool[1])
 			spool_of(db, &rows[i], have_spool);
 		else
 			snprintf(rows[i].spool, sizeof(rows[i].spool), "-");
+		if (have_version)
+			firmware_of(db, &rows[i]);
+		else
+			snprintf(rows[i].firmware, sizeof(rows[i].firmware), "-");
 	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);
 
-	fprintf(out, "%-16s %-13s %-36s %12s %8s %8s  %-10s %-22s %s\n", "APPLIANCE", "STATE",
-		"LAST SEEN", "RECORDS", "GAPS", "DUPS", "DOMAINS", "PEER", "SPOOL BACKLOG");
+	fprintf(out, "%-16s %-13s %-36s %12s %8s %8s  %-10s %-22s %-10s %s\n", "APPLIANCE",
+		"STATE", "LAST SEEN", "RECORDS", "GAPS", "DUPS", "DOMAINS", "PEER", "FIRMWARE",
+		"SPOOL BACKLOG");
 	for (unsigned i = 0; i < n; i++) {
 		const struct arow *r = &rows[i];
 		const char *state;
@@ -1195,10 +1227,11 @@ int mt_appliances_main(int argc, char **argv, FILE *out)
 		else
 			state = "disconnected";
 		ago(seen, sizeof(seen), r->last_seen_us, now);
-		fprintf(out, "%-16s %-13s %-36s %12llu %8llu %8llu  %-10s %-22s %s\n", r->name,
-			state, seen, (unsigned long long)r->records, (unsigned long long)r->gaps,
-			(unsigned long long)r->dups, r->domains[0] ? r->domains : "-",
-			r->peer[0] ? r->peer : "-", r->spool);
+		fprintf(out, "%-16s %-13s %-36s %12llu %8llu %8llu  %-10s %-22s %-10s %s\n",
+			r->name, state, seen, (unsigned long long)r->records,
+			(unsigned long long)r->gaps, (unsigned long long)r->dups,
+			r->domains[0] ? r->domains : "-", r->peer[0] ? r->peer : "-", r->firmware,
+			r->spool);
 	}
 	if (!n)
 		fprintf(out, "(no appliance has connected yet)\n");
@@ -1217,7 +1250,7 @@ int mt_appliances_main(int argc, char **argv, FILE *out)
 		fprintf(out, "spool backlog: this database has no export spool counters (older schema)\n");
 	else
 		fprintf(out, "spool backlog: from each appliance's latest stats record (export.spool_*)\n");
-	fprintf(out, "firmware version: not reported (no record carries it yet)\n");
+	fprintf(out, "firmware: from each appliance's latest stats record that carries one (stats.version)\n");
 	free(rows);
 	mt_coll_config_free(&cfg);
 	return 0;

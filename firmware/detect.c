@@ -694,6 +694,7 @@ void mt_detect_emit(struct mt_detect *d, struct dalert_out *o)
 	b->failures = o->failures;
 	b->successes = o->successes;
 	b->distinct_users = o->distinct_users;
+	b->distinct_senders = o->distinct_senders;
 	b->distinct_sources = o->distinct_sources;
 	b->messages = o->messages;
 	b->bytes = o->bytes;

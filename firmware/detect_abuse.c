@@ -184,7 +184,7 @@ static void relay_senders(struct mt_detect *d, const struct devent *ev, struct m
 	mt_detect_out_init(&o, SIG_RELAY_SENDERS, upd, ev, &r->snd, n, &r->flows);
 	mt_detect_addr_str(&ev->src, o.source, sizeof(o.source));
 	o.messages = r->snd_msgs;
-	o.distinct_users = n;
+	o.distinct_senders = n;
 	mt_detect_secs_str(r->snd.last - r->snd.first, span, sizeof(span));
 	mt_detect_fmt(o.msg, sizeof(o.msg),
 		      "SMTP spam burst: %s%u distinct envelope senders in %u transactions "

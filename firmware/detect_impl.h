@@ -308,6 +308,7 @@ struct dalert_out {
 	const struct dname *user;
 	char server[64];
 	uint32_t attempts, failures, successes, distinct_users, distinct_sources;
+	uint32_t distinct_senders; /* relay: distinct MAIL FROM addresses */
 	uint64_t messages, bytes;
 	char evidence[256];
 	char msg[320];

@@ -227,6 +227,7 @@
 	F(alert, successes, U32, MT, 431, "alert.successes", OMIT_ZERO)        \
 	F(alert, distinct_users, U32, MT, 432, "alert.distinct_users", OMIT_ZERO) \
 	F(alert, distinct_sources, U32, MT, 433, "alert.distinct_sources", OMIT_ZERO) \
+	F(alert, distinct_senders, U32, MT, 441, "alert.distinct_senders", OMIT_ZERO) \
 	F(alert, messages, U64, MT, 434, "alert.messages", OMIT_ZERO)          \
 	F(alert, bytes, U64, MT, 435, "alert.bytes", OMIT_ZERO)                \
 	F(alert, evidence, STR, MT, 438, "alert.evidence", OMIT_ZERO)          \
@@ -246,6 +247,7 @@
 #define MT_FIELDS_stats(F)                                                     \
 	F(stats, timestamp, TIME, IANA, 324, "timestamp", 0)                   \
 	F(stats, uptime, U64, MT, 999, "stats.uptime", 0)                      \
+	F(stats, version, STR, MT, 998, "stats.version", OMIT_ZERO)            \
 	MT_COUNTERS_AS_FIELDS(F)
 
 #endif

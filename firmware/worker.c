@@ -5,6 +5,7 @@
  * when the flow table reports a flow's end.
  */
 #include "worker.h"
+#include "version.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -284,6 +285,7 @@ void mt_worker_stats_record(struct mt_rec *r, const struct mt_counters *sum,
 	mt_rec_init(r, MT_REC_stats);
 	b->timestamp = ts_ns;
 	b->uptime = uptime_s;
+	mt_rec_set_str(r, &b->version, MT_VERSION, sizeof(MT_VERSION) - 1);
 #define MT_STATS_SET(id, g, n, h) b->g##_##n = sum->v[MT_CTR_##g##_##n];
 	MT_COUNTERS(MT_STATS_SET)
 #undef MT_STATS_SET

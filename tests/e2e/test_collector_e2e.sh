@@ -253,8 +253,9 @@ fi
 
 "$coll" appliances -c "$tmp/c.conf" >"$tmp/appl.txt"
 n1=$(q --appliance tap-01 --format json | wc -l)
-if grep -q "^tap-01 .* $n1 " "$tmp/appl.txt" && grep -q "collector: running" "$tmp/appl.txt"; then
-	ok "appliances: tap-01 with its $n1 records, collector running"
+fw=$("$mtd" --version | awk '{print $2}')
+if grep -q "^tap-01 .* $n1 .* $fw " "$tmp/appl.txt" && grep -q "collector: running" "$tmp/appl.txt"; then
+	ok "appliances: tap-01 with its $n1 records and firmware $fw, collector running"
 else
 	bad "appliances output:"
 	cat "$tmp/appl.txt"
