@@ -184,6 +184,7 @@ struct mt_export {
 	unsigned fail_repeats;        /* the same reason since, not printed */
 	pthread_t thread;
 	bool thread_started;
+	uint64_t thread_cpu_ns; /* the export thread's CPU time, set as it ends */
 	uint64_t spooled_msgs;        /* left at stop */
 	uint64_t spooled_recs;
 	/* Drop counts as the last spooled stats record carried them: drops
@@ -1171,7 +1172,19 @@ static void *thread_main(void *arg)
 	save_unreported(x);
 	mt_spool_close(x->spool);
 	x->spool = NULL;
+	{
+		struct timespec ts;
+
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+			x->thread_cpu_ns = (uint64_t)ts.tv_sec * MT_NS_PER_SEC +
+					   (uint64_t)ts.tv_nsec;
+	}
 	return NULL;
+}
+
+uint64_t mt_export_thread_cpu_ns(const struct mt_export *x)
+{
+	return x->thread_cpu_ns;
 }
 
 /* ---- control ---- */

@@ -80,4 +80,8 @@ void mt_export_free(struct mt_export *x);
  * ack = no, nothing) was awaited. */
 bool mt_export_connected(const struct mt_export *x);
 
+/* For benchmarks: CPU time the export thread used, in ns (after
+ * mt_export_stop; 0 before). */
+uint64_t mt_export_thread_cpu_ns(const struct mt_export *x);
+
 #endif

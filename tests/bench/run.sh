@@ -71,11 +71,12 @@ BEGIN {
 	target("mailtap / ndpiReader >= 3x", o > 0 && n > 0 ? o / n : "", 3, "x")
 	target("mailtap / receive-only >= 0.4x", o > 0 && c > 0 ? o / c : "", 0.4, "x")
 }'
-rm -rf "$mix"
 
 # Export (tests/tools/export_bench.c): IPFIX encoding per core, the workers'
-# record rate against it on each capture, and records per second through
-# mutual TLS with acknowledgements to export_sink on loopback.
+# record rate against it on each capture and on the real mail mix, records
+# per second through mutual TLS with acknowledgements to export_sink on
+# loopback, and the export thread's own CPU per record there (its capacity
+# per core) against one worker's record rate on the mix.
 make --no-print-directory BUILD="$B" "$B/tools/export_bench" "$B/tools/export_sink" \
 	"$B/tools/export_ca" >/dev/null
 xb=$(mktemp -d /tmp/mailtap-bench-export.XXXXXX)
@@ -91,8 +92,8 @@ echo
 # shellcheck disable=SC2086
 "$B/tools/export_bench" --seconds 0.5 --tls "127.0.0.1:$(cat "$xb/port")" --server-name collector.bench \
 	--ca "$xb/pki/ca.crt" --cert "$xb/pki/bench.crt" --key "$xb/pki/bench.key" \
-	--spool "$xb/spool" $caps || echo "export_bench: FAILED"
+	--spool "$xb/spool" --mix "$mix/mix.pcap" $caps || echo "export_bench: FAILED"
 kill "$xsink" 2>/dev/null
 wait "$xsink" 2>/dev/null || true
-rm -rf "$xb"
+rm -rf "$xb" "$mix"
 echo; sh tests/bench/bench_collector.sh "$B" # collector ingest into SQLite: records/s, CPU per record
