@@ -8,14 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* ECDHE key exchange with an AEAD only: forward secrecy, no CBC/SHA-1. */
+/*
+ * ECDHE key exchange with an AEAD only: forward secrecy, no CBC/SHA-1.
+ * Both ends are ours (mailtapd and mailtap-collector), and the server's
+ * order wins. ChaCha20-Poly1305 comes first: with mbedTLS 2.28 it encrypts
+ * 365 MB/s on one core of the development machine against 251-271 MB/s for
+ * AES-256/128-GCM (16 KiB messages, the size of an export message), and the
+ * cipher was 70% of the export thread's instructions (callgrind).
+ */
 static const int suites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
 	MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
 	MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
