@@ -17,6 +17,7 @@
 #include "sasl.h"
 
 #define POP3_RUNS 256        /* runs of pipelined commands awaiting replies */
+#define POP3_USERQ 8 /* pipelined logins whose names are kept apart */
 #define POP3_CAPS_BYTES 512
 #define POP3_REPLY_KEEP 200
 
@@ -74,8 +75,11 @@ struct pop3 {
 	uint32_t ovf[NCODES];    /* ... by code, order unknown */
 	uint64_t body_bytes;
 	struct mt_sasl sasl;
+	/* The name the next PASS reply answers for: taken from the queue
+	 * below at the reply to its USER (or APOP). */
 	uint16_t user_arg_len;
 	char user_arg[MT_SASL_USER_MAX];
+	uint8_t uq_head, uq_n;   /* USER/APOP names sent, reply not yet seen */
 	/* Session record. */
 	uint32_t commands;
 	uint32_t stat_messages;
@@ -97,6 +101,12 @@ struct pop3 {
 	uint8_t caps[POP3_CAPS_BYTES]; /* [len][bytes]... */
 	/* Not cleared at open: only entries below nruns are read. */
 	struct run runs[POP3_RUNS];
+	/* A client may pipeline USER a / PASS / USER b / PASS: each name waits
+	 * here for its own reply. Not cleared: uq_n says what is valid. */
+	struct {
+		uint16_t len;
+		char name[MT_SASL_USER_MAX];
+	} userq[POP3_USERQ];
 	uint8_t bufs[];                /* client line, then server line */
 };
 
@@ -119,6 +129,34 @@ static void pop3_open(void *st, struct mt_app_env *env, bool after_starttls)
 	(void)after_starttls;
 	s->line_max = env->cfg->pop3_line_max;
 	s->open_ns = env->now_ns;
+}
+
+/* A USER or APOP name, queued until its reply. Past POP3_USERQ names
+ * without a reply, the newest slot is reused (only then can a later
+ * attempt be credited to the wrong name). */
+static void user_push(struct pop3 *s, struct mt_view arg)
+{
+	unsigned slot;
+	size_t len = MT_MIN(arg.len, sizeof(s->userq[0].name) - 1);
+
+	if (s->uq_n < POP3_USERQ)
+		slot = (s->uq_head + s->uq_n++) % POP3_USERQ;
+	else
+		slot = (s->uq_head + POP3_USERQ - 1) % POP3_USERQ;
+	memcpy(s->userq[slot].name, arg.p, len);
+	s->userq[slot].name[len] = '\0';
+	s->userq[slot].len = (uint16_t)len;
+}
+
+/* The reply to a USER or APOP: its name becomes the current one. */
+static void user_pop(struct pop3 *s)
+{
+	if (!s->uq_n)
+		return;
+	memcpy(s->user_arg, s->userq[s->uq_head].name, s->userq[s->uq_head].len + 1u);
+	s->user_arg_len = s->userq[s->uq_head].len;
+	s->uq_head = (uint8_t)((s->uq_head + 1) % POP3_USERQ);
+	s->uq_n--;
 }
 
 static bool starts_ci(struct mt_view v, const char *lit)
@@ -308,6 +346,7 @@ static void pend_clear(struct pop3 *s)
 	s->rhead = 0;
 	s->ovf_total = 0;
 	memset(s->ovf, 0, sizeof(s->ovf));
+	s->uq_n = 0; /* their replies can no longer be matched */
 }
 
 static uint32_t ovf_count(const struct pop3 *s, unsigned kind)
@@ -505,6 +544,7 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 	cmd = CODE_CMD(code);
 	switch (cmd) {
 	case CMD_USER:
+		user_pop(s);
 		if (err) /* unknown user refused at once: a failed attempt */
 			auth_done(s, env, "USER", 4, s->user_arg, s->user_arg_len,
 				  false, line);
@@ -513,6 +553,7 @@ static bool server_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 		auth_done(s, env, "USER", 4, s->user_arg, s->user_arg_len, ok, line);
 		break;
 	case CMD_APOP:
+		user_pop(s);
 		auth_done(s, env, "APOP", 4, s->user_arg, s->user_arg_len, ok, line);
 		break;
 	case CMD_AUTH:
@@ -702,12 +743,8 @@ static void client_line(struct pop3 *s, struct mt_app_env *env, struct mt_view l
 	arg = word(line, &i);
 	switch (cmd) {
 	case CMD_USER:
-		copy_str(s->user_arg, sizeof(s->user_arg), arg.p, arg.len);
-		s->user_arg_len = (uint16_t)MT_MIN(arg.len, sizeof(s->user_arg) - 1);
-		break;
 	case CMD_APOP:
-		copy_str(s->user_arg, sizeof(s->user_arg), arg.p, arg.len);
-		s->user_arg_len = (uint16_t)MT_MIN(arg.len, sizeof(s->user_arg) - 1);
+		user_push(s, arg);
 		break;
 	case CMD_AUTH:
 		if (arg.len) {

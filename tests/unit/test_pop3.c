@@ -403,6 +403,58 @@ static void test_pipelined_beyond_fifo(void **state)
 	at_free();
 }
 
+/* Logins pipelined before any reply: each attempt is credited to its own
+ * USER (or APOP) name, not to the last name sent. */
+static void test_pipelined_logins(void **state)
+{
+	const char *out, *a, *b, *c;
+
+	(void)state;
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	at_c2s("USER alice\r\nPASS one\r\nUSER bob\r\nPASS two\r\n"
+	       "USER carol\r\nAPOP dave 0123456789abcdef0123456789abcdef\r\n");
+	at_s2c("+OK\r\n-ERR [AUTH] failed\r\n+OK\r\n+OK Logged in.\r\n");
+	at_s2c("-ERR no such user\r\n-ERR bad digest\r\n");
+	out = at_close();
+	a = strstr(out, "\"mechanism\":\"USER\",\"user\":\"alice\",\"result\":\"failure\"");
+	b = strstr(out, "\"mechanism\":\"USER\",\"user\":\"bob\",\"result\":\"success\"");
+	c = strstr(out, "\"mechanism\":\"USER\",\"user\":\"carol\",\"result\":\"failure\"");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_true(a < b && b < c);
+	assert_non_null(strstr(out, "\"mechanism\":\"APOP\",\"user\":\"dave\",\"result\":\"failure\""));
+	assert_null(strstr(out, "\"user\":\"bob\",\"result\":\"failure\""));
+	assert_int_equal(at.ctr.v[MT_CTR_anomaly_pop3_reply_without_command], 0);
+	at_free();
+
+	/* More names in flight than the queue keeps: still one record per
+	 * attempt, and the first names stay right. */
+	at_open(MT_APP_POP3, 110);
+	at_s2c("+OK hi\r\n");
+	for (int i = 0; i < 12; i++) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "USER u%02d\r\nPASS p\r\n", i);
+		at_c2s(cmd);
+	}
+	for (int i = 0; i < 12; i++)
+		at_s2c("+OK\r\n-ERR [AUTH] failed\r\n");
+	out = at_close();
+	assert_non_null(strstr(out, "\"user\":\"u00\",\"result\":\"failure\""));
+	assert_non_null(strstr(out, "\"user\":\"u06\",\"result\":\"failure\""));
+	assert_int_equal(at.ctr.v[MT_CTR_anomaly_pop3_reply_without_command], 0);
+	{
+		unsigned n = 0;
+
+		for (const char *p = out; (p = strstr(p, "\"event_type\":\"auth\"")); p++)
+			n++;
+		assert_int_equal(n, 12);
+	}
+	at_free();
+}
+
 /* A NUL in a command is reported, with the line as evidence unless it is
  * a login line; the user name keeps its NUL in both records. */
 static void test_nul_in_command(void **state)
@@ -455,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_pipelined_mixed),
 		cmocka_unit_test(test_pipelined_beyond_fifo),
 		cmocka_unit_test(test_nul_in_command),
+		cmocka_unit_test(test_pipelined_logins),
 	};
 
 	return cmocka_run_group_tests_name("pop3", tests, NULL, NULL);
