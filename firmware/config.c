@@ -405,34 +405,54 @@ bool mt_config_parse_cidr(const char *s, size_t n, struct mt_config_cidr *c)
 	return true;
 }
 
-/* An allow-list: every word an address or prefix (unless names), and at
- * most MT_CONFIG_ALLOW_MAX of them. Words are split as detect.c does. */
-static bool check_list(const char *s, bool names, char *why, size_t whylen)
+bool mt_config_each_word(const char *s, bool (*fn)(void *arg, const char *w, size_t n),
+			 void *arg)
 {
-	unsigned count = 0;
-
 	while (*s) {
-		struct mt_config_cidr c;
 		size_t n = 0;
 
 		while (*s == ' ' || *s == ',' || *s == '\t')
 			s++;
 		while (s[n] && s[n] != ' ' && s[n] != ',' && s[n] != '\t')
 			n++;
-		if (!n)
-			break;
-		if (++count > MT_CONFIG_ALLOW_MAX) {
-			snprintf(why, whylen, "more than %u entries", MT_CONFIG_ALLOW_MAX);
+		if (n && !fn(arg, s, n))
 			return false;
-		}
-		if (!names && !mt_config_parse_cidr(s, n, &c)) {
-			snprintf(why, whylen, "`%.*s' is not an address or CIDR prefix",
-				 (int)MT_MIN(n, (size_t)60), s);
-			return false;
-		}
 		s += n;
 	}
 	return true;
+}
+
+struct list_check {
+	bool names;
+	unsigned count;
+	char *why;
+	size_t whylen;
+};
+
+static bool check_word(void *arg, const char *w, size_t n)
+{
+	struct list_check *lc = arg;
+	struct mt_config_cidr c;
+
+	if (++lc->count > MT_CONFIG_ALLOW_MAX) {
+		snprintf(lc->why, lc->whylen, "more than %u entries", MT_CONFIG_ALLOW_MAX);
+		return false;
+	}
+	if (!lc->names && !mt_config_parse_cidr(w, n, &c)) {
+		snprintf(lc->why, lc->whylen, "`%.*s' is not an address or CIDR prefix",
+			 (int)MT_MIN(n, (size_t)60), w);
+		return false;
+	}
+	return true;
+}
+
+/* An allow-list: every word an address or prefix (unless names), and at
+ * most MT_CONFIG_ALLOW_MAX of them; split as detect.c splits it. */
+static bool check_list(const char *s, bool names, char *why, size_t whylen)
+{
+	struct list_check lc = { names, 0, why, whylen };
+
+	return mt_config_each_word(s, check_word, &lc);
 }
 
 /* Stores one value; false (reported) when it is not valid. */
@@ -567,20 +587,25 @@ static unsigned key_index(const char *section, const char *key)
 }
 
 /* The line where the first of these [export] keys that the file sets is,
- * or 0 when all kept their defaults; *bad when one was reported already
- * (a check over it would only repeat that error). */
+ * or 0 when all kept their defaults (or there is no file: sn NULL); *bad
+ * when one was reported already (a check over it would only repeat that
+ * error). */
 static unsigned export_line(const struct seen *sn, bool *bad, const char *k1,
 			    const char *k2)
 {
 	unsigned i = key_index("export", k1), j = k2 ? key_index("export", k2) : i;
 
+	*bad = false;
+	if (!sn)
+		return 0;
 	*bad = sn->bad[i] || sn->bad[j];
 	return sn->line[i] ? sn->line[i] : sn->line[j];
 }
 
 /*
- * Checks over several [export] values, the same as mt_export_check_config
- * (export.c) but each error located and all of them collected.
+ * Checks over several [export] values, each error located (with `sn`, the
+ * lines a file set) and all of them collected. mt_export_check_config
+ * (export.c) runs the same checks without a file.
  */
 static void check_export(const struct mt_config *cfg, const char *name,
 			 const struct seen *sn, struct mt_config_errors *err)
@@ -683,6 +708,12 @@ int mt_config_parse(struct mt_config *cfg, const char *name, const char *text,
 	}
 	check_export(cfg, name, &sn, err);
 	return (err ? err->count : 0) == before ? 0 : -1;
+}
+
+void mt_config_check_export(const struct mt_config *cfg, const char *name,
+			    struct mt_config_errors *err)
+{
+	check_export(cfg, name, NULL, err);
 }
 
 int mt_config_load(struct mt_config *cfg, const char *path,

@@ -177,6 +177,11 @@ int mt_config_load(struct mt_config *cfg, const char *path,
 int mt_config_parse(struct mt_config *cfg, const char *name, const char *text,
 		    size_t len, struct mt_config_errors *err);
 
+/* The checks over several [export] values alone, on a configuration that
+ * did not come from a file (no lines): every error into `err`. */
+void mt_config_check_export(const struct mt_config *cfg, const char *name,
+			    struct mt_config_errors *err);
+
 enum mt_config_type {
 	MT_CT_U32,
 	MT_CT_SIZE,      /* bytes, optional k/M/G suffix (powers of 1024) */
@@ -216,6 +221,11 @@ struct mt_config_cidr {
 /* Parses "ADDR" or "ADDR/LEN" (n bytes of s, no NUL needed): false when it
  * is neither an IPv4 nor an IPv6 address or the length is out of range. */
 bool mt_config_parse_cidr(const char *s, size_t n, struct mt_config_cidr *c);
+
+/* Calls fn for each word of an allow-list (split at spaces, tabs and
+ * commas); stops and returns false as soon as fn does. */
+bool mt_config_each_word(const char *s, bool (*fn)(void *arg, const char *w, size_t n),
+			 void *arg);
 
 /*
  * Splits "host", "host:port" or "[v6]:port" ([export] collector); `defport`

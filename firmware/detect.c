@@ -489,7 +489,7 @@ void mt_detect_secs_str(uint64_t ns, char *out, size_t len)
 
 /* ---- allow-lists ---- */
 
-static bool cidr_match(const struct dcidr *c, const struct daddr *a)
+static bool cidr_match(const struct mt_config_cidr *c, const struct daddr *a)
 {
 	unsigned full = c->plen / 8, rest = c->plen % 8;
 
@@ -534,36 +534,6 @@ bool mt_detect_allowed(struct mt_detect *d, enum ddet det, const struct daddr *s
  * --check-config accepts is one detection accepts. */
 _Static_assert(DLIST_MAX == MT_CONFIG_ALLOW_MAX, "allow-list caps differ");
 
-static bool parse_cidr(const char *s, size_t n, struct dcidr *c)
-{
-	struct mt_config_cidr cc;
-
-	memset(c, 0, sizeof(*c));
-	if (!mt_config_parse_cidr(s, n, &cc))
-		return false;
-	c->ver = cc.ver;
-	c->plen = cc.plen;
-	memcpy(c->a, cc.a, sizeof(c->a));
-	return true;
-}
-
-/* Calls fn for each space- or comma-separated word; stops at false. */
-static bool each_word(const char *s, bool (*fn)(void *, const char *, size_t), void *arg)
-{
-	while (*s) {
-		size_t n = 0;
-
-		while (*s == ' ' || *s == ',' || *s == '\t')
-			s++;
-		while (s[n] && s[n] != ' ' && s[n] != ',' && s[n] != '\t')
-			n++;
-		if (n && !fn(arg, s, n))
-			return false;
-		s += n;
-	}
-	return true;
-}
-
 struct lparse {
 	struct mt_detect *d;
 	struct dallow *l;
@@ -587,7 +557,7 @@ static bool add_word(void *arg, const char *w, size_t n)
 		struct mt_view v = { (const uint8_t *)w, n };
 
 		mt_detect_name_set(p->d, &l->user[*cnt], v);
-	} else if (!parse_cidr(w, n, p->kind == 0 ? &l->src[*cnt] : &l->srv[*cnt])) {
+	} else if (!mt_config_parse_cidr(w, n, p->kind == 0 ? &l->src[*cnt] : &l->srv[*cnt])) {
 		p->bad = w;
 		p->badlen = n;
 		return false;
@@ -605,7 +575,7 @@ static int parse_allow(struct mt_detect *d, struct dallow *l, const struct mt_co
 	for (int k = 0; k < 3; k++) {
 		struct lparse p = { d, l, k, NULL, 0, false };
 
-		if (each_word(txt[k], add_word, &p))
+		if (mt_config_each_word(txt[k], add_word, &p))
 			continue;
 		if (p.full)
 			snprintf(err, errlen, "[detect] %s_%s: more than %u entries",

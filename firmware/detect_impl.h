@@ -162,15 +162,9 @@ struct dalert {
 	uint16_t update;
 };
 
-struct dcidr {
-	uint8_t ver;
-	uint8_t plen;
-	uint8_t a[16];
-};
-
 struct dallow {
-	struct dcidr src[DLIST_MAX];
-	struct dcidr srv[DLIST_MAX];
+	struct mt_config_cidr src[DLIST_MAX];
+	struct mt_config_cidr srv[DLIST_MAX];
 	struct dname user[DLIST_MAX];
 	uint16_t nsrc, nsrv, nuser;
 };

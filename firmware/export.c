@@ -265,45 +265,14 @@ enum mt_prio mt_export_prio(unsigned rtype)
 int mt_export_check_config(const struct mt_config *cfg, const char *name, char *err,
 			   size_t errlen)
 {
-	enum mt_identity_mode mode;
-	char host[256], port[16], why[200];
+	struct mt_config_errors e = { 0 };
 
-	if (!mt_identity_parse_mode(cfg->export.identity, &mode)) {
-		snprintf(err, errlen, "%s: [export] identity: `%s' is neither clear, hmac "
-			 "nor none", name, cfg->export.identity);
-		return -EINVAL;
-	}
-	if (mode == MT_IDENTITY_HMAC && !cfg->export.identity_key[0]) {
-		snprintf(err, errlen, "%s: [export] identity_key: needed for identity = hmac",
-			 name);
-		return -EINVAL;
-	}
-	if (!cfg->export.collector[0])
+	/* One set of rules: config.c's, which also locates them in a file. */
+	mt_config_check_export(cfg, name, &e);
+	if (!e.count)
 		return 0;
-	if (!mt_config_split_hostport(cfg->export.collector, host, sizeof(host), port, sizeof(port),
-			    MT_EXPORT_PORT_TLS, why, sizeof(why))) {
-		snprintf(err, errlen, "%s: [export] collector: %s", name, why);
-		return -EINVAL;
-	}
-	if (cfg->export.tls && (!cfg->export.ca[0] || !cfg->export.cert[0] ||
-				!cfg->export.key[0])) {
-		snprintf(err, errlen, "%s: [export] ca, cert and key are needed for tls = yes",
-			 name);
-		return -EINVAL;
-	}
-	if (cfg->export.reconnect_min_ns > cfg->export.reconnect_max_ns) {
-		snprintf(err, errlen, "%s: [export] reconnect_min is above reconnect_max", name);
-		return -EINVAL;
-	}
-	if (cfg->export.spool_segment > cfg->export.spool_max) {
-		snprintf(err, errlen, "%s: [export] spool_segment is above spool_max", name);
-		return -EINVAL;
-	}
-	if (!cfg->export.spool_dir[0]) {
-		snprintf(err, errlen, "%s: [export] spool_dir: needed for export", name);
-		return -EINVAL;
-	}
-	return 0;
+	snprintf(err, errlen, "%s", e.msg[0]);
+	return -EINVAL;
 }
 
 /* ---- the ring (single producer, single consumer) ---- */
